@@ -1,0 +1,37 @@
+"""`citybrain`: the command line of the city-brain data lake."""
+
+from __future__ import annotations
+
+import typer
+
+from citybrain.cli import airflow_cmd, bench_cmd, demo_cmd, doctor_cmd, setup_cmd
+
+app = typer.Typer(
+    name="citybrain",
+    help="City-brain data lake: catalogue, sources, pipeline runs, quality, open data and analyst SQL.",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("doctor")(doctor_cmd.doctor)
+app.command("demo")(demo_cmd.demo)
+app.command("bench")(bench_cmd.bench)
+app.add_typer(setup_cmd.setup_app, name="setup")
+app.add_typer(airflow_cmd.airflow_app, name="airflow")
+
+
+@app.command("version")
+def version() -> None:
+    """Print the versions of citybrain and its engines."""
+    from importlib import metadata
+
+    for name in ["citybrain", "apache-airflow", "pyspark", "delta-spark", "great-expectations", "duckdb", "deltalake"]:
+        typer.echo(f"{name} {metadata.version(name)}")
+
+
+def main() -> None:
+    # Airflow reads its configuration at import time: point it at the project first.
+    from citybrain.orchestration.airflow_env import apply_airflow_env
+
+    apply_airflow_env()
+    app()

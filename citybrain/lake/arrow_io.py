@@ -1,0 +1,106 @@
+"""Spark-free reads of Delta tables (deltalake + Arrow) and DuckDB views over them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from citybrain.lake.names import LAYERS, TableName, table_uri
+from citybrain.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    from deltalake import DeltaTable
+
+
+def _storage_options(settings: Settings) -> dict[str, str] | None:
+    if settings.lake_is_local or not settings.s3_endpoint:
+        return None
+    opts = {"AWS_ENDPOINT_URL": settings.s3_endpoint, "AWS_ALLOW_HTTP": "true", "AWS_S3_ALLOW_UNSAFE_RENAME": "true"}
+    if settings.s3_access_key and settings.s3_secret_key:
+        opts["AWS_ACCESS_KEY_ID"] = settings.s3_access_key.get_secret_value()
+        opts["AWS_SECRET_ACCESS_KEY"] = settings.s3_secret_key.get_secret_value()
+    return opts
+
+
+def _delta_rs_uri(uri: str) -> str:
+    # delta-rs speaks s3://, Spark's Hadoop connector s3a://: same objects.
+    return "s3://" + uri.removeprefix("s3a://") if uri.startswith("s3a://") else uri
+
+
+def delta_table(
+    name: str | TableName,
+    *,
+    version: int | None = None,
+    as_of: datetime | str | None = None,
+    settings: Settings | None = None,
+) -> DeltaTable:
+    """The deltalake handle of a table, optionally at a version or a point in time."""
+    from deltalake import DeltaTable
+
+    settings = settings or get_settings()
+    table = DeltaTable(
+        _delta_rs_uri(table_uri(name, settings)), version=version, storage_options=_storage_options(settings)
+    )
+    if as_of is not None:
+        table.load_as_version(as_of)
+    return table
+
+
+def read_arrow(name: str | TableName, *, columns: list[str] | None = None, **kw) -> pa.Table:
+    """The whole table as an Arrow table (small tables; prefer `arrow_dataset` for large ones)."""
+    return delta_table(name, **kw).to_pyarrow_table(columns=columns)
+
+
+def arrow_dataset(name: str | TableName, **kw) -> ds.Dataset:
+    """A lazily-scanned Arrow dataset of the table's current files (DuckDB pushes filters into it)."""
+    return delta_table(name, **kw).to_pyarrow_dataset()
+
+
+def table_exists(name: str | TableName, settings: Settings | None = None) -> bool:
+    settings = settings or get_settings()
+    uri = table_uri(name, settings)
+    if settings.lake_is_local:
+        return Path(uri.removeprefix("file://"), "_delta_log").is_dir()
+    try:
+        delta_table(name, settings=settings)
+        return True
+    except Exception:
+        return False
+
+
+def list_tables(layers: Iterable[str] = LAYERS, settings: Settings | None = None) -> list[TableName]:
+    """Every Delta table under the given layers of a local lake."""
+    settings = settings or get_settings()
+    found = []
+    for layer in layers:
+        root = Path(settings.lake_uri.removeprefix("file://"), layer)
+        if root.is_dir():
+            found += [TableName(layer, p.name) for p in sorted(root.iterdir()) if (p / "_delta_log").is_dir()]
+    return found
+
+
+def duckdb_connect(
+    layers: Iterable[str] = ("silver", "gold", "open"),
+    *,
+    database: str = ":memory:",
+    version: int | None = None,
+    as_of: datetime | str | None = None,
+    settings: Settings | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with one view per table, named layer.table, read through Arrow (no Spark)."""
+    import duckdb
+
+    con = duckdb.connect(database)
+    for name in list_tables(layers, settings):
+        dataset = arrow_dataset(name, version=version, as_of=as_of, settings=settings)
+        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{name.layer}"')
+        con.register(f"__arrow_{name.layer}_{name.table}", dataset)
+        con.execute(
+            f'CREATE OR REPLACE VIEW "{name.layer}"."{name.table}" AS SELECT * FROM "__arrow_{name.layer}_{name.table}"'
+        )
+    return con

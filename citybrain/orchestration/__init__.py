@@ -1,0 +1,1 @@
+"""Airflow wiring: environment, DAG policy defaults and helpers shared by dags/."""

@@ -1,0 +1,93 @@
+"""The Airflow environment of the embedded deployment: home under var/airflow, our dags/, no examples."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from citybrain.settings import Settings, get_settings
+
+API_HOST = "127.0.0.1"
+API_PORT = 8080
+
+
+def airflow_env(settings: Settings | None = None, *, port: int = API_PORT) -> dict[str, str]:
+    """Variables that point Airflow at the project (applied only where the user has not set them)."""
+    settings = settings or get_settings()
+    home = settings.airflow_home
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{API_HOST}:{port}/execution/",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "60",
+        "AIRFLOW__API__HOST": API_HOST,
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://{API_HOST}:{port}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": os.environ.get(
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home / 'airflow.db'}"
+        ),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        # Spark tasks run in this process tree; keep them on loopback.
+        "SPARK_LOCAL_IP": "127.0.0.1",
+        "CITYBRAIN_HOME": str(settings.home),
+        "CITYBRAIN_VAR_DIR": str(settings.var_dir),
+    }
+
+
+def apply_airflow_env(settings: Settings | None = None, *, override: bool = False) -> dict[str, str]:
+    """Put the Airflow variables into os.environ before anything imports airflow."""
+    env = airflow_env(settings)
+    for key, value in env.items():
+        if override or key not in os.environ:
+            os.environ[key] = value
+    Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def ensure_passwords_file(settings: Settings | None = None) -> Path:
+    """A known admin password for the embedded UI (the deployed stack uses its own auth)."""
+    settings = settings or get_settings()
+    path = settings.airflow_home / "passwords.json"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"admin": "admin"}))
+    return path
+
+
+def migrate_db(settings: Settings | None = None) -> bool:
+    """Create or upgrade the Airflow metadata database; returns False when it was already current."""
+    settings = settings or get_settings()
+    env = {**os.environ, **airflow_env(settings)}
+    stamp = settings.airflow_home / ".migrated"
+    version = _airflow_version()
+    sqlite = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite")
+    if sqlite and stamp.exists() and stamp.read_text().strip() == version:
+        return False
+    settings.airflow_home.mkdir(parents=True, exist_ok=True)
+    ensure_passwords_file(settings)
+    proc = subprocess.run([airflow_bin(), "db", "migrate"], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"`airflow db migrate` failed (AIRFLOW_HOME={env['AIRFLOW_HOME']}):\n{proc.stderr[-3000:]}")
+    if sqlite:
+        stamp.write_text(version)
+    return True
+
+
+def airflow_bin() -> str:
+    """The `airflow` executable of this environment (next to the running Python)."""
+    return str(Path(sys.executable).with_name("airflow"))
+
+
+def _airflow_version() -> str:
+    from importlib import metadata
+
+    return metadata.version("apache-airflow")

@@ -1,0 +1,1 @@
+"""Task-level logic called by the thin DAGs and job entry points."""

@@ -1,0 +1,1 @@
+"""National standards the lake enforces: identifier check characters and division codes."""

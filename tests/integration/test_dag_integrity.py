@@ -1,0 +1,40 @@
+"""DagBag integrity: every DAG imports, follows the house policy, and all parse quickly."""
+
+import time
+
+import pytest
+
+from citybrain.orchestration.policy import OWNER
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def dagbag(settings):
+    from airflow.dag_processing.dagbag import DagBag
+
+    started = time.perf_counter()
+    bag = DagBag(dag_folder=str(settings.dags_dir))
+    return bag, time.perf_counter() - started
+
+
+def test_no_import_errors(dagbag):
+    bag, _ = dagbag
+    assert bag.import_errors == {}
+    assert "citybrain_smoke" in bag.dags
+
+
+def test_all_dags_parse_in_under_5_seconds(dagbag):
+    _, seconds = dagbag
+    assert seconds < 5, f"parsing dags/ took {seconds:.1f}s: something runs at parse time"
+
+
+def test_policy(dagbag):
+    bag, _ = dagbag
+    for dag_id, dag in bag.dags.items():
+        assert "citybrain" in dag.tags, dag_id
+        assert dag.catchup is False or dag.schedule is not None, dag_id
+        assert dag.doc_md, f"{dag_id} has no doc_md"
+        for task in dag.tasks:
+            assert task.owner == OWNER, f"{dag_id}.{task.task_id} owner {task.owner}"
+            assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
