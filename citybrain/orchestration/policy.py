@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 OWNER = "citybrain-data-platform"
-START_DATE = datetime(2026, 11, 1, tzinfo=timezone.utc)
+START_DATE = datetime(2026, 11, 1, tzinfo=UTC)
 DEFAULT_ARGS = {
     "owner": OWNER,
     "retries": 1,
