@@ -61,6 +61,8 @@ class ParsedCatalog:
     component_classes: list[tuple[Loc, GridMajorClass]] = field(default_factory=list)
     event_classes: list[tuple[Loc, GridMajorClass]] = field(default_factory=list)
     code_lists: list[tuple[Loc, str, CodeList]] = field(default_factory=list)
+    # names/codes of entries that failed field validation: references to them are not reported again
+    invalid: set[str] = field(default_factory=set)
 
 
 class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
@@ -190,6 +192,8 @@ def _parse(root: Path) -> tuple[ParsedCatalog, list[CatalogIssue]]:
             obj = rd.validate(model, raw, loc)
             if obj is not None:
                 out.append((loc, obj))
+            elif isinstance(name, str):
+                parsed.invalid.add(name)
 
     entries("departments.yaml", "departments", Department, "department", parsed.departments)
     entries("libraries.yaml", "libraries", Library, "library", parsed.libraries)
@@ -235,6 +239,8 @@ def _parse(root: Path) -> tuple[ParsedCatalog, list[CatalogIssue]]:
         obj = rd.validate(Resource, raw, loc)
         if obj is not None:
             parsed.resources.append((loc, obj))
+        else:
+            parsed.invalid.update(str(raw[k]) for k in ("name", "code") if isinstance(raw, dict) and raw.get(k))
     return parsed, rd.issues
 
 

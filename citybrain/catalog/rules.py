@@ -68,7 +68,13 @@ def check_catalog(p: ParsedCatalog) -> list[CatalogIssue]:
     issues += check_resources(p, code_lists)
     issues += check_entities(p, resources)
     issues += check_indicators(p, resources)
-    return issues
+    # an entry that failed field validation is reported once; drop follow-on "unknown ..." errors about it
+    return [i for i in issues if not _about_invalid(i, p.invalid)]
+
+
+def _about_invalid(issue: CatalogIssue, invalid: set[str]) -> bool:
+    m = re.match(r"^unknown (?:resource|department|library|related resource code) '([^']+)'", issue.message)
+    return bool(m and m.group(1) in invalid)
 
 
 # ---------------------------------------------------------------------------------- providers
