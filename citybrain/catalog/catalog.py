@@ -82,7 +82,7 @@ class Catalog:
             root=parsed.root,
             departments={d.code: d for _, d in parsed.departments},
             libraries={lib.code: lib for _, lib in parsed.libraries},
-            resources={r.name: r for _, r in parsed.resources},
+            resources={r.name: r for _, r in sorted(parsed.resources, key=lambda lr: _code_key(lr[1].code))},
             entities={e.name: e for _, e in parsed.entities},
             indicators={i.code: i for _, i in parsed.indicators},
             code_lists=build_code_lists(
@@ -222,6 +222,11 @@ class Catalog:
     def __repr__(self) -> str:
         c = self.counts()
         return f"Catalog({self.root}, {c['resources']} resources, {c['indicators']} indicators)"
+
+
+def _code_key(code: str) -> tuple[int, int]:
+    classification, sequence = code.split("/")
+    return int(classification), int(sequence)
 
 
 def _single(authority) -> str:
