@@ -251,6 +251,15 @@ class City:
         codes = self.district_codes()
         district = codes[rng.choice(len(codes), n, p=self.district_weights())]
         self.persons = self._new_person_frame(rng, n, birth, district, None, 0)
+        # a year's deaths and departures are already on the register as deregistered records
+        old = np.flatnonzero(self.ages(0) >= 60)
+        dead = np.sort(rng.choice(old, min(len(old), int(n * DEATH_RATE)), replace=False))
+        self.persons.loc[dead, "status"] = "deceased"
+        self.persons.loc[dead, "death_date"] = np.datetime64(self.clock.start, "D") - rng.integers(1, 365, len(dead))
+        rest = np.setdiff1d(np.arange(n), dead)
+        gone = np.sort(rng.choice(rest, int(n * OUT_RATE), replace=False))
+        self.persons.loc[gone, "status"] = "moved_out"
+        self.mothers: dict[int, int] = {}
 
     def ages(self, day: int | None = None) -> np.ndarray:
         """Age in whole years of every person on a simulation day."""
@@ -555,7 +564,7 @@ class City:
         start = len(p)
         babies.index = np.arange(start, start + n_b)
         p = pd.concat([p, babies.drop(columns="mother_pid")])
-        self.birth_mothers = dict(zip(babies.index, mothers, strict=True))
+        self.mothers.update(zip(babies.index.tolist(), mothers.tolist(), strict=True))
         ch.births = babies.index.to_numpy()
 
         # arrivals from outside the city form new households

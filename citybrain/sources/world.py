@@ -1,0 +1,206 @@
+"""Everything the departments' sources are views of: the city, its facilities, cases and licences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from citybrain.sources.city import City, DayChanges, default_districts
+from citybrain.sources.clock import SimClock, fmt_dates, fmt_times, rng_for, stable_choice, stable_uniform
+from citybrain.sources.events import CaseStreams
+from citybrain.sources.facilities import Facilities
+from citybrain.sources.spec import CatalogSpec
+from citybrain.sources.textops import zpad
+
+MARITAL = {"single": "10", "married": "20", "widowed": "30"}
+EDUCATION = {"none": None, "primary": "80", "junior": "70", "senior": "60", "college": "30", "bachelor": "20",
+             "postgraduate": "10"}
+RESIDENCE = {"active": "1", "moved_out": "2", "deceased": "3"}
+ENTITY_STATUS = {"active": "1", "revoked": "2", "deregistered": "3"}
+ORG_STATUS = {"active": "1", "revoked": "2", "deregistered": "3"}
+
+
+def retirement_age(sex: np.ndarray) -> np.ndarray:
+    """Statutory pension age used by the simulation: 60 for men, 55 for women."""
+    return np.where(np.asarray(sex) == 1, 60, 55)
+
+
+class World:
+    """The simulated city with every inventory, case stream and licence register, advanced day by day."""
+
+    def __init__(self, spec: CatalogSpec, scale: float, seed: int, clock: SimClock):
+        self.spec = spec
+        self.seed = seed
+        self.clock = clock
+        self.city = City(scale, seed, clock, default_districts(spec.districts or None))
+        self.fac = Facilities(self.city, seed)
+        self.cases = CaseStreams(self.city, seed, spec.grid_event_limits, self.fac["component"])
+        self.cases.start()
+        self.departments = self._departments(spec.root)
+        e = self.city.entities
+        self.employers = np.flatnonzero((e["kind"].to_numpy() == "enterprise") & (e["status"].to_numpy() == "active"))
+        self.day = 0
+        self.changes = DayChanges(0)
+        self.parcel_of_building = np.full(0, -1, np.int64)
+        self.parcel_changed: np.ndarray = np.empty(0, np.int64)
+        self._n_parcels = 0
+        self._assign_parcels(0)
+
+    @staticmethod
+    def _departments(root: Path) -> dict[str, dict]:
+        path = Path(root) / "departments.yaml"
+        if not path.exists():
+            return {}
+        body = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return {d["code"]: d for d in body.get("departments") or []}
+
+    def dept(self, code: str) -> tuple[str, str]:
+        """(name, unified social credit code) of a provider department."""
+        d = self.departments.get(code) or {}
+        return d.get("name_zh", f"烟台市{code}"), d.get("org_code", "11370600MB0000000X")
+
+    def advance(self, day: int) -> None:
+        """Move every part of the world to ``day``."""
+        self.changes = self.city.advance(day)
+        self.fac.advance(day)
+        self.cases.advance(day)
+        self._assign_parcels(day)
+        self.day = day
+
+    def rng(self, name: str, day: int) -> np.random.Generator:
+        """The generator of one resource on one day."""
+        return rng_for(self.seed, name, day)
+
+    # -- parcels: groups of up to four buildings of one street ----------------------------------
+
+    def _assign_parcels(self, day: int) -> None:
+        b = self.city.buildings
+        old = len(self.parcel_of_building)
+        new = np.arange(old, len(b))
+        if not len(new):
+            self.parcel_changed = np.empty(0, np.int64)
+            return
+        st = b["street_idx"].to_numpy()[new]
+        order = new[np.argsort(st, kind="stable")]
+        st_sorted = b["street_idx"].to_numpy()[order]
+        rank = np.arange(len(order)) - np.searchsorted(st_sorted, st_sorted)
+        key = st_sorted.astype(np.int64) * 1_000_000 + rank // 4
+        uniq, inv = np.unique(key, return_inverse=True)
+        parcel = np.empty(len(new), np.int64)
+        parcel[order - old] = self._n_parcels + inv
+        self.parcel_changed = np.arange(self._n_parcels, self._n_parcels + len(uniq))
+        self._n_parcels += len(uniq)
+        self.parcel_of_building = np.r_[self.parcel_of_building, parcel]
+
+    def parcel_code(self, parcel: np.ndarray, district: np.ndarray) -> np.ndarray:
+        """宗地代码: county (6) + cadastral zone (6) + GB + serial (5), 19 characters."""
+        p = np.asarray(parcel, dtype=np.int64)
+        return (np.asarray(district).astype(object) + zpad(p // 100_000, 6).astype(object) + "GB"
+                + zpad(p % 100_000, 5).astype(object))
+
+    # -- views used by many resources ------------------------------------------------------------
+
+    def emit(self, frame: pd.DataFrame, day: int) -> np.ndarray:
+        """Row positions a department publishes on ``day``: all on day 0, the day's changes after."""
+        if day == 0:
+            return np.arange(len(frame))
+        return np.flatnonzero(frame["changed_day"].to_numpy() == day)
+
+    def street_codes(self, street_idx: np.ndarray) -> np.ndarray:
+        """9-digit street (乡镇街道) codes."""
+        return self.city.streets["street_code"].to_numpy()[np.asarray(street_idx, dtype=np.int64)]
+
+    def address_view(self, address_id: np.ndarray) -> dict[str, np.ndarray]:
+        """Address text, code, coordinates, building of address surrogate keys."""
+        a = self.city.addresses
+        aid = np.asarray(address_id, dtype=np.int64)
+        return {"address": a["address"].to_numpy()[aid], "address_code": self.city.address_code(aid).astype(object),
+                "longitude": a["lon"].to_numpy()[aid].round(6), "latitude": a["lat"].to_numpy()[aid].round(6),
+                "building_code": self.city.building_code(a["building_id"].to_numpy()[aid]).astype(object),
+                "district_code": a["district_code"].to_numpy()[aid],
+                "street_code": self.street_codes(a["street_idx"].to_numpy()[aid])}
+
+    def person_view(self, pids: np.ndarray) -> dict[str, np.ndarray]:
+        """Authoritative person attributes (as the population registry holds them) for person keys."""
+        p = self.city.persons
+        pid = np.asarray(pids, dtype=np.int64)
+        sex = p["sex"].to_numpy()[pid]
+        addr = self.address_view(p["address_id"].to_numpy()[pid])
+        rel = p["relation"].to_numpy()[pid]
+        rel_code = np.where(rel == "head", "02", np.where(rel == "spouse", "10", np.where(
+            rel == "parent", "50", np.where(sex == 1, "20", "30"))))
+        return {
+            "id_number": p["id_number"].to_numpy()[pid], "name": p["name"].to_numpy()[pid],
+            "sex": sex.astype(str).astype(object), "birth_date": fmt_dates(p["birth_date"].to_numpy()[pid]),
+            "ethnicity": p["ethnicity"].to_numpy()[pid], "phone": p["phone"].to_numpy()[pid],
+            "marital_status": np.asarray([MARITAL[m] for m in p["marital"].to_numpy()[pid]], dtype=object),
+            "education_level": np.asarray([EDUCATION[m] for m in p["education"].to_numpy()[pid]], dtype=object),
+            "household_id": self.city.household_no(p["household_id"].to_numpy()[pid]).astype(object),
+            "relation_to_head": rel_code.astype(object),
+            "residence_status": np.asarray([RESIDENCE[s] for s in p["status"].to_numpy()[pid]], dtype=object),
+            "address": addr["address"], "address_code": addr["address_code"], "building_code": addr["building_code"],
+            "district_code": p["district_code"].to_numpy()[pid],
+            "street_code": self.street_codes(p["street_idx"].to_numpy()[pid]),
+            "updated_at": fmt_times(p["updated_at"].to_numpy()[pid]),
+        }
+
+    def entity_view(self, eids: np.ndarray) -> dict[str, np.ndarray]:
+        """Authoritative legal-entity attributes (as the market regulator holds them) for entity keys."""
+        e = self.city.entities
+        eid = np.asarray(eids, dtype=np.int64)
+        rep = e["legal_rep_pid"].to_numpy()[eid]
+        p = self.city.persons
+        addr = self.address_view(e["address_id"].to_numpy()[eid])
+        return {
+            "credit_code": e["credit_code"].to_numpy()[eid], "name": e["name"].to_numpy()[eid],
+            "legal_rep_name": p["name"].to_numpy()[rep], "legal_rep_id": p["id_number"].to_numpy()[rep],
+            "address": addr["address"], "address_code": addr["address_code"],
+            "longitude": addr["longitude"], "latitude": addr["latitude"],
+            "district_code": e["district_code"].to_numpy()[eid], "phone": e["phone"].to_numpy()[eid],
+            "established_date": fmt_dates(e["established"].to_numpy()[eid]),
+            "industry_code": e["industry"].to_numpy()[eid],
+            "registered_capital": e["capital"].to_numpy()[eid].round(4),
+            "status": np.asarray([ENTITY_STATUS[s] for s in e["status"].to_numpy()[eid]], dtype=object),
+            "updated_at": fmt_times(e["updated_at"].to_numpy()[eid]),
+        }
+
+    def person_changed(self, pids: np.ndarray, day: int) -> np.ndarray:
+        """Mask of persons whose registry record changed on ``day`` (all on day 0)."""
+        if day == 0:
+            return np.ones(len(pids), bool)
+        return self.city.persons["changed_day"].to_numpy()[np.asarray(pids, dtype=np.int64)] == day
+
+    def entity_changed(self, eids: np.ndarray, day: int) -> np.ndarray:
+        """Mask of entities whose register record changed or was created on ``day``."""
+        if day == 0:
+            return np.ones(len(eids), bool)
+        return self.city.entities["changed_day"].to_numpy()[np.asarray(eids, dtype=np.int64)] == day
+
+    def day_times(self, rng: np.random.Generator, n: int, day: int, lo_h: int = 8, hi_h: int = 20) -> np.ndarray:
+        """Timestamps within ``day`` between two hours."""
+        return self.clock.day_start(day) + rng.integers(lo_h * 3600, hi_h * 3600, n).astype("timedelta64[s]")
+
+    def district_hospitals(self, district: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A hospital (row of the hospital inventory) in each given district, larger ones more often."""
+        h = self.fac["hospital"]
+        out = np.empty(len(district), np.int64)
+        codes = h["district_code"].to_numpy()
+        for code in np.unique(district):
+            m = np.flatnonzero(np.asarray(district) == code)
+            cand = np.flatnonzero(codes == code)
+            if not len(cand):
+                cand = np.arange(len(h))
+            w = h["size"].to_numpy()[cand]
+            out[m] = cand[rng.choice(len(cand), len(m), p=w / w.sum())]
+        return out
+
+    def stable(self, ids: np.ndarray, salt: str) -> np.ndarray:
+        """Stable uniform number per id (see clock.stable_uniform)."""
+        return stable_uniform(ids, salt)
+
+    def choose(self, ids: np.ndarray, salt: str, options, weights=None) -> np.ndarray:
+        """Stable option per id."""
+        return stable_choice(ids, salt, options, weights)
