@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from citybrain.cli import airflow_cmd, bench_cmd, demo_cmd, doctor_cmd, setup_cmd
+from citybrain.cli.catalog_cmd import catalog_app
 
 app = typer.Typer(
     name="citybrain",
@@ -18,6 +19,7 @@ app.command("demo")(demo_cmd.demo)
 app.command("bench")(bench_cmd.bench)
 app.add_typer(setup_cmd.setup_app, name="setup")
 app.add_typer(airflow_cmd.airflow_app, name="airflow")
+app.add_typer(catalog_app, name="catalog")
 
 
 @app.command("version")

@@ -15,7 +15,13 @@ airflow_app = typer.Typer(help="Airflow with the project's settings: the UI, DAG
 @airflow_app.command("standalone")
 def standalone() -> None:
     """Start API server, scheduler, DAG processor and triggerer on http://127.0.0.1:8080."""
-    from citybrain.orchestration.airflow_env import API_HOST, API_PORT, airflow_bin, ensure_passwords_file, migrate_db
+    from citybrain.orchestration.airflow_env import (
+        API_HOST,
+        API_PORT,
+        airflow_bin,
+        ensure_passwords_file,
+        migrate_db,
+    )
 
     migrate_db()
     ensure_passwords_file()
