@@ -1,7 +1,13 @@
-"""Read and write Delta tables by logical name with Spark: append, partition overwrite, MERGE."""
+"""Read and write Delta tables by logical name with Spark: append, partition overwrite, MERGE.
+
+The same calls work on a local or standalone-cluster session and on a Spark Connect client session.
+Through Connect, the DeltaTable API needs the Delta Connect server plugin, which is not published for
+every Spark/Delta pair; those calls (exists, MERGE, version) therefore go through Delta SQL there.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -12,10 +18,30 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 
+def _is_connect(spark: SparkSession) -> bool:
+    from citybrain.spark.session import is_connect_session
+
+    return is_connect_session(spark)
+
+
+def _delta_path(uri: str) -> str:
+    """A table path as a Delta SQL identifier: delta.`<uri>`."""
+    return "delta.`" + uri.replace("`", "``") + "`"
+
+
 def table_exists(spark: SparkSession, name: str | TableName, settings: Settings | None = None) -> bool:
+    uri = table_uri(name, settings)
+    if _is_connect(spark):
+        from pyspark.errors import AnalysisException
+
+        try:
+            row = spark.sql(f"DESCRIBE DETAIL {_delta_path(uri)}").select("format").first()
+        except AnalysisException:  # no table there, or not a Delta table
+            return False
+        return row is not None and row[0] == "delta"
     from delta.tables import DeltaTable
 
-    return DeltaTable.isDeltaTable(spark, table_uri(name, settings))
+    return DeltaTable.isDeltaTable(spark, uri)
 
 
 def read_table(
@@ -92,14 +118,17 @@ def merge(
     settings: Settings | None = None,
 ) -> None:
     """Upsert `df` into the table on `keys`; creates the table on first use."""
-    from delta.tables import DeltaTable
-
     spark = df.sparkSession
     uri = table_uri(name, settings)
-    if not DeltaTable.isDeltaTable(spark, uri):
+    if not table_exists(spark, name, settings):
         df.write.format("delta").mode("overwrite").save(uri)
         return
     on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    if _is_connect(spark):
+        _merge_sql(df, uri, on, update_condition=update_condition, delete_missing=delete_missing)
+        return
+    from delta.tables import DeltaTable
+
     builder = DeltaTable.forPath(spark, uri).alias("t").merge(df.alias("s"), on)
     builder = builder.whenMatchedUpdateAll(condition=update_condition).whenNotMatchedInsertAll()
     if delete_missing:
@@ -107,9 +136,28 @@ def merge(
     builder.execute()
 
 
+def _merge_sql(df: DataFrame, uri: str, on: str, *, update_condition: str | None, delete_missing: bool) -> None:
+    """The same upsert as the DeltaTable merge builder, as Delta SQL over a temporary view of `df`."""
+    spark = df.sparkSession
+    view = f"citybrain_merge_source_{uuid.uuid4().hex}"
+    df.createOrReplaceTempView(view)
+    matched = f"WHEN MATCHED AND ({update_condition})" if update_condition else "WHEN MATCHED"
+    clauses = [f"{matched} THEN UPDATE SET *", "WHEN NOT MATCHED THEN INSERT *"]
+    if delete_missing:
+        clauses.append("WHEN NOT MATCHED BY SOURCE THEN DELETE")
+    try:
+        spark.sql(f"MERGE INTO {_delta_path(uri)} AS t USING {view} AS s ON {on} " + " ".join(clauses)).collect()
+    finally:
+        spark.catalog.dropTempView(view)
+
+
 def table_version(spark: SparkSession, name: str | TableName, settings: Settings | None = None) -> int:
     """The latest committed version of a table (recorded as lineage by downstream stages)."""
+    uri = table_uri(name, settings)
+    if _is_connect(spark):
+        row = spark.sql(f"DESCRIBE HISTORY {_delta_path(uri)} LIMIT 1").select("version").first()
+        return int(row[0])
     from delta.tables import DeltaTable
 
-    row = DeltaTable.forPath(spark, table_uri(name, settings)).history(1).select("version").first()
+    row = DeltaTable.forPath(spark, uri).history(1).select("version").first()
     return int(row[0])

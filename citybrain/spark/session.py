@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import threading
 from pathlib import Path
+from urllib.parse import urlparse
 from typing import TYPE_CHECKING
 
 from citybrain.settings import Settings, get_settings
@@ -40,10 +42,15 @@ def _base_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG4J_CONF} -XX:+UseG1GC",
     }
-    if settings.spark_master.startswith("local"):
+    if settings.spark_master.startswith("local") or _master_is_loopback(settings.spark_master):
         # Everything stays on loopback on a single machine.
         conf["spark.driver.host"] = "127.0.0.1"
         conf["spark.driver.bindAddress"] = "127.0.0.1"
+    elif settings.spark_master.startswith("spark://"):
+        # Executors on other hosts connect back to this driver: advertise the address that routes to
+        # the master, listen on every interface (a loopback SPARK_LOCAL_IP would strand the executors).
+        conf["spark.driver.host"] = _address_towards(settings.spark_master)
+        conf["spark.driver.bindAddress"] = "0.0.0.0"
     if settings.s3_endpoint:
         conf.update(
             {
@@ -58,6 +65,48 @@ def _base_conf(settings: Settings) -> dict[str, str]:
     return conf
 
 
+def _master_is_loopback(master: str) -> bool:
+    host = urlparse(master).hostname or ""
+    return host == "localhost" or host.startswith("127.")
+
+
+def _address_towards(master: str) -> str:
+    """This host's address on the route to the master (no packet is sent: UDP connect only picks a route)."""
+    parsed = urlparse(master)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.connect((parsed.hostname, parsed.port or 7077))
+            return sock.getsockname()[0]
+    except OSError as exc:
+        raise SparkSetupError(
+            f"Cannot route to the Spark master {master} ({exc}): check CITYBRAIN_SPARK_MASTER and that its host "
+            "resolves from here"
+        ) from exc
+
+
+def session_jars(settings: Settings) -> list[Path]:
+    """The jars a session ships to its driver and executors (Delta; hadoop-aws for an s3a:// lake)."""
+    jars = installed_jars(settings)
+    if not jars:
+        extra = " and hadoop-aws (the lake is s3a://)" if settings.lake_uri.startswith("s3a://") else ""
+        raise SparkSetupError(
+            f"Delta Lake jars{extra} are not in {settings.jars_dir}. Run `make jars` (or `citybrain setup jars`) "
+            "once with access to Maven Central; later runs work offline."
+        )
+    return jars
+
+
+def _build_connect(settings: Settings, app_name: str) -> SparkSession:
+    """A Spark Connect client session; the server holds the jars, session-level settings are set here."""
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.builder.remote(settings.spark_master).appName(app_name).getOrCreate()
+    # Runtime settings travel with the session, so results match a local run of the same job.
+    session.conf.set("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
+    session.conf.set("spark.sql.session.timeZone", settings.spark_timezone)
+    return session
+
+
 def build_spark(settings: Settings | None = None, app_name: str = "citybrain") -> SparkSession:
     """A new session for the configured master (local[*], spark://host:port or sc://host:port)."""
     from pyspark.sql import SparkSession
@@ -65,20 +114,17 @@ def build_spark(settings: Settings | None = None, app_name: str = "citybrain") -
     settings = settings or get_settings()
     master = settings.spark_master
     if master.startswith("sc://"):
-        # Spark Connect: the server holds the Delta jars and configuration.
-        return SparkSession.builder.remote(master).appName(app_name).getOrCreate()
-    jars = installed_jars(settings)
-    if not jars:
-        raise SparkSetupError(
-            f"Delta Lake jars are not in {settings.jars_dir}. Run `make jars` (or `citybrain setup jars`) "
-            "once with access to Maven Central; later runs work offline."
-        )
+        return _build_connect(settings, app_name)
+    jars = session_jars(settings)
+    # Executors start Python workers with the driver's interpreter path: same Python, same packages
+    # (same machine, or the same image in docker/).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    if master.startswith("local") or _master_is_loopback(master):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.master(master).appName(app_name)
     builder = builder.config("spark.jars", ",".join(str(j) for j in jars))
-    if master.startswith("local"):
-        builder = builder.config("spark.driver.memory", settings.spark_driver_memory)
+    # Client mode everywhere: the driver runs in this process, so its heap is set here too.
+    builder = builder.config("spark.driver.memory", settings.spark_driver_memory)
     for key, value in _base_conf(settings).items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
@@ -95,7 +141,14 @@ def get_spark(settings: Settings | None = None) -> SparkSession:
         return _session
 
 
+def is_connect_session(session) -> bool:
+    """True for a Spark Connect client session (no JVM in this process)."""
+    return type(session).__module__.startswith("pyspark.sql.connect")
+
+
 def _is_stopped(session: SparkSession) -> bool:
+    if is_connect_session(session):
+        return bool(session.is_stopped)
     try:
         jsc = getattr(session, "_jsc", None)
         return jsc is not None and jsc.sc().isStopped()
