@@ -7,8 +7,8 @@ import socket
 import sys
 import threading
 from pathlib import Path
-from urllib.parse import urlparse
 from typing import TYPE_CHECKING
+from urllib.parse import urlparse
 
 from citybrain.settings import Settings, get_settings
 from citybrain.spark.jars import installed_jars

@@ -70,7 +70,7 @@ def smoke_stage(settings: Settings) -> dict:
     """The smoke pipeline: Spark writes smoke.numbers, DuckDB reads the batch back and checks it."""
     from citybrain.pipelines.smoke import SMOKE_TABLE, check_smoke, write_smoke
 
-    written = write_smoke(SMOKE_ROWS, SMOKE_BATCH, settings)
+    write_smoke(SMOKE_ROWS, SMOKE_BATCH, settings)
     checked = check_smoke(SMOKE_BATCH, SMOKE_ROWS, settings)
     return {"tables": [SMOKE_TABLE], "rows": checked["rows"]}
 
