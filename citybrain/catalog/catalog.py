@@ -62,6 +62,7 @@ class Catalog:
         component_classes: list[GridMajorClass],
         event_classes: list[GridMajorClass],
         resource_files: dict[str, str],
+        themes: dict | None = None,
     ):
         self.root = root
         self.departments = departments
@@ -74,6 +75,7 @@ class Catalog:
         self.component_classes = component_classes
         self.event_classes = event_classes
         self.resource_files = resource_files
+        self.themes = themes or {}  # theme name -> citybrain.catalog.themes.Theme (catalog/themes.yaml)
         self._by_code = {r.code: r for r in resources.values()}
 
     @classmethod
@@ -95,6 +97,7 @@ class Catalog:
             component_classes=[c for _, c in parsed.component_classes],
             event_classes=[c for _, c in parsed.event_classes],
             resource_files={r.name: loc.file for loc, r in parsed.resources},
+            themes={t.name: t for _, t in parsed.themes},
         )
 
     # -- resources ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from citybrain.catalog.models import (
     Library,
     Resource,
 )
+from citybrain.catalog.themes import check_themes, parse_themes
 
 CATALOG_DIR_ENV = "CITYBRAIN_CATALOG_DIR"
 M = TypeVar("M", bound=BaseModel)
@@ -61,6 +62,7 @@ class ParsedCatalog:
     component_classes: list[tuple[Loc, GridMajorClass]] = field(default_factory=list)
     event_classes: list[tuple[Loc, GridMajorClass]] = field(default_factory=list)
     code_lists: list[tuple[Loc, str, CodeList]] = field(default_factory=list)
+    themes: list = field(default_factory=list)  # [(Loc, citybrain.catalog.themes.Theme)]
     # names/codes of entries that failed field validation: references to them are not reported again
     invalid: set[str] = field(default_factory=set)
 
@@ -241,6 +243,7 @@ def _parse(root: Path) -> tuple[ParsedCatalog, list[CatalogIssue]]:
             parsed.resources.append((loc, obj))
         else:
             parsed.invalid.update(str(raw[k]) for k in ("name", "code") if isinstance(raw, dict) and raw.get(k))
+    parse_themes(rd, parsed)
     return parsed, rd.issues
 
 
@@ -256,6 +259,7 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
         raise CatalogError([CatalogIssue(str(root), "folder", "", "catalogue folder does not exist")], str(root))
     parsed, issues = _parse(root)
     issues += check_catalog(parsed)
+    issues += check_themes(parsed)
     if issues:
         raise CatalogError(issues, str(root))
     return Catalog.from_parsed(parsed)
