@@ -1,0 +1,73 @@
+"""The ingestion audit: control.batches (row accounting per batch) and control.rejected_files.
+
+Both are append-only logs written and read without Spark (control_io). Accounting must hold for every batch:
+rows_pulled = rows_loaded + rows_quarantined, else the load fails.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+from citybrain.ingest.batches import LOADED, REJECTED, Batch, utcnow
+from citybrain.ingest.control_io import append_rows, read_rows
+from citybrain.settings import Settings
+
+BATCHES_TABLE = "control.batches"
+REJECTED_FILES_TABLE = "control.rejected_files"
+BATCH_COLUMNS = (
+    ("resource", "string"), ("department", "string"), ("batch_id", "string"), ("logical_date", "date"),
+    ("source", "string"), ("file_name", "string"), ("file_checksum", "string"), ("rows_pulled", "long"),
+    ("rows_loaded", "long"), ("rows_quarantined", "long"), ("status", "string"), ("reason", "string"),
+    ("drift", "string"), ("started_at", "timestamp"), ("finished_at", "timestamp"), ("run_id", "string"),
+    ("watermark_from", "string"), ("watermark_to", "string"),
+)
+REJECTED_FILE_COLUMNS = (
+    ("resource", "string"), ("batch_id", "string"), ("file", "string"), ("moved_to", "string"),
+    ("kind", "string"), ("reason", "string"), ("rejected_at", "timestamp"),
+)
+
+
+class AccountingError(RuntimeError):
+    """A batch's rows do not add up: pulled != loaded + quarantined."""
+
+
+def reconcile(batch: Batch) -> None:
+    """Raise unless every pulled row is in bronze or in quarantine."""
+    pulled = batch.rows_pulled or 0
+    if pulled != batch.rows_loaded + batch.rows_quarantined:
+        raise AccountingError(
+            f"bronze.{batch.resource} batch {batch.batch_id}: {pulled} rows pulled but {batch.rows_loaded} in "
+            f"bronze + {batch.rows_quarantined} in quarantine.rejected_rows = "
+            f"{batch.rows_loaded + batch.rows_quarantined}; rows were lost or duplicated. The watermark was not "
+            f"advanced; inspect the landed extract {batch.landing_path} and re-run the load task")
+
+
+def batch_row(batch: Batch) -> tuple:
+    """The control.batches row of a finished batch."""
+    return (
+        batch.resource, batch.department, batch.batch_id, batch.batch_date, batch.source, batch.file_name,
+        batch.checksum, batch.rows_pulled or 0, batch.rows_loaded, batch.rows_quarantined, batch.status,
+        batch.reason, json.dumps(batch.drift, ensure_ascii=False) if batch.drift else None, batch.started_at,
+        batch.finished_at, batch.run_id, batch.watermark_from, batch.watermark_to,
+    )
+
+
+def record_batches(batches: list[Batch], settings: Settings | None = None) -> None:
+    """Append the outcome of finished batches to control.batches."""
+    append_rows(BATCHES_TABLE, BATCH_COLUMNS, [batch_row(b) for b in batches], settings)
+
+
+def record_rejected_file(batch: Batch, moved_to: str, kind: str, settings: Settings | None = None) -> None:
+    """Append a rejected file to control.rejected_files."""
+    row = (batch.resource, batch.batch_id, batch.source, moved_to, kind, batch.reason, utcnow())
+    append_rows(REJECTED_FILES_TABLE, REJECTED_FILE_COLUMNS, [row], settings)
+
+
+def handled_sources(resource: str, settings: Settings | None = None) -> dict[str, set[str]]:
+    """source -> sha256 of every delivery of it that was loaded or rejected (not to be pulled again)."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for row in read_rows(BATCHES_TABLE, resource, settings):
+        if row["status"] in (LOADED, REJECTED) and row["file_checksum"]:
+            out[row["source"]].add(row["file_checksum"])
+    return dict(out)
