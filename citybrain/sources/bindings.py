@@ -1046,22 +1046,30 @@ def _generic(item: ItemSpec, n: int, rng: np.random.Generator, w: World) -> np.n
     return _obj(np.char.add("X", zpad(rng.integers(0, 10 ** (width - 1), n), width - 1)))
 
 
-def _cast(item: ItemSpec, values: np.ndarray, n: int) -> pd.Series:
+def _cast(item: ItemSpec, values: np.ndarray, n: int) -> pd.Series | pd.api.extensions.ExtensionArray:
+    """Values as the item's type: nullable Int64, float rounded to the scale, nullable boolean or str/None."""
     t = item.type.upper()
     v = np.asarray(values)
     if v.ndim == 0:
         v = np.full(n, v.item(), dtype=object)
     if t == "I":
-        return pd.array(pd.to_numeric(pd.Series(v, dtype=object)).round(), dtype="Int64")
+        if v.dtype.kind in "iub":
+            return pd.array(v.astype(np.int64), dtype="Int64")
+        f = pd.to_numeric(pd.Series(v, dtype=object)).to_numpy(dtype=float, na_value=np.nan)
+        return pd.array(np.round(f), dtype="Int64")
     if t in ("N", "Y", "F", "B"):
-        s = pd.to_numeric(pd.Series(v, dtype=object)).astype("float64")
-        return s.round(item.scale if item.scale is not None else 6)
+        f = v.astype(float) if v.dtype.kind in "iufb" else pd.to_numeric(pd.Series(v, dtype=object)).to_numpy(
+            dtype=float, na_value=np.nan)
+        return pd.Series(np.round(f, item.scale if item.scale is not None else 6))
     if t == "L":
-        s = pd.Series(v, dtype=object)
-        return s.where(s.isna(), s.astype(bool)).astype("boolean")
-    s = pd.Series(v, dtype=object)
-    s = s.where(pd.notna(s), None)
-    return s.map(lambda x: x if x is None or isinstance(x, str) else str(x))
+        if v.dtype.kind == "b":
+            return pd.array(v, dtype="boolean")
+        return pd.array([None if x is None else bool(x) for x in v], dtype="boolean")
+    out = v.astype(object) if v.dtype != object else v.copy()
+    missing = pd.isna(out)
+    if missing.any():
+        out[missing] = None
+    return pd.Series(out, dtype=object)
 
 
 def conform(res: ResourceSpec, cols: Columns, w: World, rng: np.random.Generator) -> tuple[pd.DataFrame, list[str]]:

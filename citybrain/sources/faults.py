@@ -39,8 +39,10 @@ def _s(value) -> str | None:
         return None
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(round(value, 6))
+    if isinstance(value, (float, np.floating)):
+        return repr(round(float(value), 6))
+    if isinstance(value, np.integer):
+        return str(int(value))
     return str(value)
 
 
@@ -165,40 +167,49 @@ class FaultInjector:
         k = min(n, int(rng.binomial(n, self.rate)))
         if not k:
             return frame, []
-        frame = frame.copy()
         rows = np.sort(rng.choice(n, k, replace=False))
         chosen = [names[i] for i in rng.integers(0, len(names), k)]
         date = self.clock.date(day).isoformat()
         records: list[FaultRecord] = []
-        extra = []
+        extra: list[tuple[int, str | None, object]] = []
+        cells: dict[str, tuple[list[int], list]] = {}
+        cols = {c: frame[c].to_numpy(dtype=object) if frame[c].dtype != object else frame[c].to_numpy()
+                for c in frame.columns}
+        keys = _keys(res, frame)
         for row, kind in zip(rows.tolist(), chosen, strict=True):
-            cands = [i for i in kinds[kind] if kind in ("exact_duplicate", "near_duplicate")
-                     or _present(frame.at[row, i.name])]
-            if kind == "missing_required":
-                cands = [i for i in kinds[kind] if _present(frame.at[row, i.name])]
+            cands = kinds[kind] if kind in ("exact_duplicate", "near_duplicate") else [
+                i for i in kinds[kind] if _present(cols[i.name][row])]
             if not cands:
                 continue
             item = cands[int(rng.integers(0, len(cands)))]
-            true = frame.at[row, item.name]
+            true = cols[item.name][row]
+            key = keys[row] if keys else None
             if kind == "exact_duplicate":
-                extra.append(frame.iloc[[row]])
-                records.append(FaultRecord(res.name, _key(res, frame, row), None, kind, None, None, day, date, file))
+                extra.append((row, None, None))
+                records.append(FaultRecord(res.name, key, None, kind, None, None, day, date, file))
                 continue
             new = self._value(kind, item, true, rng, res, frame, row)
             if new is _SKIP:
                 continue
             if kind == "near_duplicate":
-                dup = frame.iloc[[row]].copy()
-                dup[item.name] = _cast_like(frame[item.name], [new])
-                extra.append(dup)
-                records.append(FaultRecord(res.name, _key(res, frame, row), item.name, kind, _s(new), _s(true), day,
-                                           date, file))
-                continue
-            frame[item.name] = _set(frame[item.name], row, new)
-            records.append(FaultRecord(res.name, _key(res, frame, row), item.name, kind, _s(new), _s(true), day, date,
-                                       file))
+                extra.append((row, item.name, new))
+            else:
+                rows_vals = cells.setdefault(item.name, ([], []))
+                rows_vals[0].append(row)
+                rows_vals[1].append(new)
+                if item.name in res.primary_key:
+                    key = "|".join(_s(new if k == item.name else cols[k][row]) or "" for k in res.primary_key)
+            records.append(FaultRecord(res.name, key, item.name, kind, _s(new), _s(true), day, date, file))
+        if cells:
+            frame = frame.copy()
+            for col, (idx, vals) in cells.items():
+                frame[col] = _assign(frame[col], idx, vals)
         if extra:
-            frame = pd.concat([frame, *extra], ignore_index=True)
+            dups = frame.iloc[[r for r, _, _ in extra]].reset_index(drop=True)
+            for i, (_, col, val) in enumerate(extra):
+                if col is not None:
+                    dups[col] = _assign(dups[col], [i], [val])
+            frame = pd.concat([frame, dups], ignore_index=True)
         return frame, records
 
     def _value(self, kind: str, item: ItemSpec, true, rng: np.random.Generator, res: ResourceSpec,
@@ -321,25 +332,18 @@ def _present(v) -> bool:
     return v is not None and not (not isinstance(v, str) and pd.isna(v))
 
 
-def _set(series: pd.Series, row: int, value) -> pd.Series:
-    """Set one cell, widening the column's dtype when the faulty value does not fit it."""
+def _assign(series: pd.Series, rows: list[int], values: list) -> pd.Series:
+    """Set cells, widening the column to object when a faulty value does not fit its dtype."""
     try:
-        s = series.copy()
-        s.iat[row] = value
-        if value is not None and isinstance(value, str) and s.dtype != object:
+        if any(isinstance(v, str) for v in values) and series.dtype != object:
             raise TypeError
-        return s
+        out = series.copy()
+        out.iloc[rows] = values
+        return out
     except (TypeError, ValueError):
-        s = series.astype(object)
-        s.iat[row] = value
-        return s
-
-
-def _cast_like(series: pd.Series, values: list) -> pd.Series:
-    try:
-        return pd.Series(values, dtype=series.dtype)
-    except (TypeError, ValueError):
-        return pd.Series(values, dtype=object)
+        out = series.astype(object)
+        out.iloc[rows] = values
+        return out
 
 
 def _key(res: ResourceSpec, frame: pd.DataFrame, row: int) -> str | None:

@@ -14,6 +14,11 @@ from typing import Any
 import yaml
 
 SOURCE_KINDS = ("database", "file")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml(text: str):
+    return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader (libyaml's when available)
 
 
 @dataclass(frozen=True)
@@ -116,14 +121,14 @@ def _load_reference(root: Path) -> tuple[dict, dict, list, dict]:
     lists: dict[str, list[str]] = {}
     labels: dict[str, dict[str, str]] = {}
     ref = root / "reference"
-    cl = yaml.safe_load((ref / "code_lists.yaml").read_text(encoding="utf-8")) or {}
+    cl = _yaml((ref / "code_lists.yaml").read_text(encoding="utf-8")) or {}
     for name, body in (cl.get("code_lists") or {}).items():
         codes = {str(k): str(v) for k, v in (body.get("codes") or {}).items()}
         lists[name], labels[name] = list(codes), codes
     districts: list[tuple[str, str]] = []
     div_path = ref / "divisions.yaml"
     if div_path.exists():
-        div = yaml.safe_load(div_path.read_text(encoding="utf-8")) or {}
+        div = _yaml(div_path.read_text(encoding="utf-8")) or {}
         rows = div.get("divisions") or []
         current = [r for r in rows if not r.get("valid_to")]
         lists["divisions"] = [str(r["code"]) for r in rows]
@@ -133,7 +138,7 @@ def _load_reference(root: Path) -> tuple[dict, dict, list, dict]:
     limits: dict[str, float] = {}
     grid_path = ref / "grid.yaml"
     if grid_path.exists():
-        grid = yaml.safe_load(grid_path.read_text(encoding="utf-8")) or {}
+        grid = _yaml(grid_path.read_text(encoding="utf-8")) or {}
         for group, prefix in (("component_classes", "grid_component"), ("event_classes", "grid_event")):
             majors = grid.get(group) or []
             lists[f"{prefix}_major"] = [str(m["code"]) for m in majors]
@@ -151,7 +156,7 @@ def _load_copies(root: Path) -> list[tuple[str, str, str, str]]:
     path = root / "entities.yaml"
     if not path.exists():
         return []
-    body = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    body = _yaml(path.read_text(encoding="utf-8")) or {}
     out = []
     for ent in body.get("entities") or []:
         key = ent.get("key")
@@ -171,7 +176,7 @@ def load_spec(catalog_dir: Path) -> CatalogSpec:
         raise FileNotFoundError(f"{res_dir}: no catalogue resources folder; is CITYBRAIN_CATALOG_DIR right?")
     resources: dict[str, ResourceSpec] = {}
     for path in sorted(res_dir.glob("**/*.yaml")):
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = _yaml(path.read_text(encoding="utf-8")) or {}
         src = raw.get("source") or {}
         if src.get("kind") not in SOURCE_KINDS:
             continue

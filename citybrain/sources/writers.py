@@ -19,7 +19,6 @@ import csv
 import datetime as dt
 import io
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -55,25 +54,27 @@ def sql_type(item: ItemSpec, incremental_key: str | None) -> sa.types.TypeEngine
     return sa.Text()
 
 
-def _py(v):
-    """A frame value as the DB driver wants it (None for missing, plain Python scalars)."""
-    if v is None or v is pd.NA:
-        return None
-    if isinstance(v, float) and math.isnan(v):
-        return None
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
+def _column(series: pd.Series) -> np.ndarray:
+    """A column as Python objects (int, float, bool, str) with None for missing values."""
+    if series.dtype == object:
+        out = series.to_numpy(copy=True)
+        missing = pd.isna(out)
+        if missing.any():
+            out[missing] = None
+        return out
+    if series.dtype.kind == "f":
+        f = series.to_numpy()
+        out = f.astype(object)
+        out[np.isnan(f)] = None
+        return out
+    return series.to_numpy(dtype=object, na_value=None)
 
 
 def frame_rows(frame: pd.DataFrame):
-    """Row tuples of a frame in chunks, missing values as None."""
-    cols = [frame[c].to_numpy(dtype=object, na_value=None) if hasattr(frame[c], "to_numpy") else frame[c]
-            for c in frame.columns]
-    n = len(frame)
-    for start in range(0, n, CHUNK_ROWS):
-        block = [c[start:start + CHUNK_ROWS] for c in cols]
-        yield [tuple(_py(v) for v in row) for row in zip(*block, strict=True)]
+    """Row tuples of a frame in chunks of plain Python values, missing values as None."""
+    cols = [_column(frame[c]) for c in frame.columns]
+    for start in range(0, len(frame), CHUNK_ROWS):
+        yield list(zip(*[c[start:start + CHUNK_ROWS] for c in cols], strict=True))
 
 
 class DatabaseWriter:
@@ -212,18 +213,13 @@ def write_csv(path: Path, frame: pd.DataFrame, encoding: str, delimiter: str = "
     return data
 
 
-def _json_value(v):
-    v = _py(v)
-    return v
-
-
 def write_jsonl(path: Path, frame: pd.DataFrame) -> bytes:
     """Write a JSON Lines drop (UTF-8, one object per row, keys in catalogue order)."""
     cols = list(frame.columns)
     lines = []
     for rows in frame_rows(frame):
         for row in rows:
-            lines.append(json.dumps(dict(zip(cols, map(_json_value, row), strict=True)), ensure_ascii=False,
+            lines.append(json.dumps(dict(zip(cols, row, strict=True)), ensure_ascii=False,
                                     separators=(",", ":")))
     data = ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
     path.write_bytes(data)
