@@ -6,6 +6,7 @@ import typer
 
 from citybrain.cli import airflow_cmd, bench_cmd, demo_cmd, doctor_cmd, setup_cmd
 from citybrain.cli.catalog_cmd import catalog_app
+from citybrain.cli.sources_cmd import sources_app
 
 app = typer.Typer(
     name="citybrain",
@@ -20,6 +21,7 @@ app.command("bench")(bench_cmd.bench)
 app.add_typer(setup_cmd.setup_app, name="setup")
 app.add_typer(airflow_cmd.airflow_app, name="airflow")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(sources_app, name="sources")
 
 
 @app.command("version")
