@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import date, timedelta
 
 import typer
 
@@ -10,15 +11,41 @@ from citybrain.cli.output import console
 
 
 def demo(
-    rows: int = typer.Option(10_000, help="rows in the smoke batch"),
+    scale: float = typer.Option(0.01, help="city size: 1 = 1,000,000 residents; the demo default is 10,000"),
+    days: int = typer.Option(2, help="simulated days: day 0 is the initial load, later days are increments"),
+    seed: int = typer.Option(42, help="random seed of the simulated city"),
+    faults: str = typer.Option("0.02", help="fault rate injected into the sources, or 'none'"),
+    start_date: str = typer.Option("2026-11-01", help="calendar date of day 0"),
+    smoke_rows: int = typer.Option(10_000, help="rows in the smoke batch"),
 ) -> None:
-    """Run the pipeline stages that exist so far, each as a headless Airflow DAG run."""
+    """Generate the city's sources, then run every stage as headless Airflow DAG runs, day by day."""
     from citybrain.orchestration.airflow_env import migrate_db
     from citybrain.orchestration.runner import run_dag
 
-    migrate_db()
     started = time.perf_counter()
-    console.rule("[bold]smoke: Airflow → Spark → Delta → DuckDB")
-    run = run_dag("citybrain_smoke", conf={"rows": rows})
-    console.print(f"[green]✔[/] citybrain_smoke {run.run_id}: {rows} rows written by Spark, read back by DuckDB")
+    migrate_db()
+
+    console.rule("[bold]1. smoke: Airflow → Spark → Delta → DuckDB")
+    run = run_dag("citybrain_smoke", conf={"rows": smoke_rows})
+    console.print(f"[green]✔[/] citybrain_smoke {run.run_id}: {smoke_rows} rows written by Spark, read by DuckDB")
+
+    console.rule(f"[bold]2. department sources: scale {scale:g}, {days} day(s), faults {faults}")
+    from citybrain.sources.generate import generate_sources
+
+    report = generate_sources(scale=scale, seed=seed, days=days, faults=faults, start_date=start_date)
+    console.print(
+        f"[green]✔[/] {sum(report.rows.values()):,} source rows for {len(report.rows)} resources, "
+        f"{report.faults_total} faults injected ({report.seconds:.0f}s) under {report.sources_dir}; "
+        f"ground truth in {report.manifest_dir}"
+    )
+
+    from citybrain.ingest import run_ingestion
+    from citybrain.ingest.report import print_ingestion_report
+
+    first = date.fromisoformat(start_date)
+    for day in range(days):
+        logical = first + timedelta(days=day)
+        console.rule(f"[bold]3. ingestion {logical}: every department DAG → bronze")
+        print_ingestion_report(run_ingestion(logical), title=f"Ingestion {logical}: rows per resource")
+
     console.print(f"demo finished in {time.perf_counter() - started:.0f}s")
