@@ -45,7 +45,7 @@ def _select(view: Columns, mask: np.ndarray) -> Columns:
 
 def _n_events(rng: np.random.Generator, per_day: float, day: int, backlog: int = BACKLOG) -> tuple[int, np.ndarray]:
     """How many one-shot events to publish and the day offset of each (day 0 carries a backlog)."""
-    days = np.arange(-backlog, 1) if day == 0 else np.asarray([day])
+    days = np.arange(-backlog, 1) if day == 0 else np.asarray([0])
     counts = rng.poisson(per_day, len(days))
     return int(counts.sum()), np.repeat(days, counts)
 

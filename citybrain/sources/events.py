@@ -133,7 +133,7 @@ class CaseStreams:
         comp_pick = comp["component_id"].to_numpy()[rng.integers(0, len(comp), total)]
         seq = np.arange(self._n_grid, self._n_grid + total)
         self._n_grid += total
-        major = np.char.ljust(ev_class.astype("U4"), 4).astype("U2")
+        major = ev_class.astype("U2")
         stamp = clock.date(day).strftime("%Y%m%d")
         nat = np.full(total, NAT)
         return pd.DataFrame({

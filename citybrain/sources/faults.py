@@ -338,6 +338,8 @@ def _assign(series: pd.Series, rows: list[int], values: list) -> pd.Series:
         if any(isinstance(v, str) for v in values) and series.dtype != object:
             raise TypeError
         out = series.copy()
+        if series.dtype.kind == "f":
+            values = [np.nan if v is None else v for v in values]
         out.iloc[rows] = values
         return out
     except (TypeError, ValueError):
