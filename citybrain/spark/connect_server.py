@@ -43,11 +43,16 @@ def plugin_jars(settings: Settings, mode: PluginMode) -> list[Path]:
         ) from exc
 
 
-def connect_server_conf(settings: Settings, *, host: str, port: int, plugin: bool) -> dict[str, str]:
-    """Server-side configuration: the session's Delta/S3 settings plus the gRPC endpoint (and plugin)."""
-    conf = _base_conf(settings)
-    conf.pop("spark.driver.host", None)
-    conf.pop("spark.driver.bindAddress", None)
+def connect_server_conf(settings: Settings, *, host: str, port: int, master: str, plugin: bool,
+                        cores_max: int | None = None) -> dict[str, str]:
+    """Server-side configuration: the session's Delta/S3 settings plus the gRPC endpoint (and plugin).
+
+    The server is the driver of its master: on a cluster, executors connect back to it, so it advertises
+    its address on the route to the master; `cores_max` leaves the cluster's other cores to other drivers.
+    """
+    conf = _base_conf(settings.model_copy(update={"spark_master": master}))
+    if cores_max:
+        conf["spark.cores.max"] = str(cores_max)
     conf.update({
         "spark.connect.grpc.binding.address": host,
         "spark.connect.grpc.binding.port": str(port),
@@ -65,15 +70,16 @@ def connect_server_command(
     port: int = DEFAULT_PORT,
     master: str = "local[*]",
     delta_plugin: PluginMode = "auto",
+    cores_max: int | None = None,
 ) -> list[str]:
     """`spark-submit --class SparkConnectServer` of the pyspark install, with Delta's jars and settings."""
     settings = settings or get_settings()
     if master.startswith("sc://"):
         raise ValueError(f"A Connect server runs on local[*] or a spark:// master, not on {master}")
-    jars = session_jars(settings) + plugin_jars(settings, delta_plugin)
-    conf = connect_server_conf(settings, host=host, port=port,
-                               plugin=bool(installed_bundle(delta_connect_coordinates(), settings))
-                               and delta_plugin != "off")
+    plugin = plugin_jars(settings, delta_plugin)
+    jars = session_jars(settings) + plugin
+    conf = connect_server_conf(settings, host=host, port=port, master=master, plugin=bool(plugin),
+                               cores_max=cores_max)
     argv = [spark_bin("spark-submit"), "--class", SERVER_CLASS, "--name", "citybrain-connect",
             "--master", master, "--driver-memory", settings.spark_driver_memory,
             "--jars", ",".join(str(j) for j in jars)]
@@ -83,7 +89,7 @@ def connect_server_command(
 
 
 def connect_server_env(host: str) -> dict[str, str]:
-    return daemon_env({"SPARK_LOCAL_IP": host} if host.startswith("127.") else {})
+    return daemon_env(host=host)
 
 
 def start_connect_server(

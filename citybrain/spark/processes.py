@@ -44,10 +44,20 @@ def port_open(host: str, port: int) -> bool:
         return False
 
 
-def daemon_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment of a daemon: this Python for PySpark workers, Spark's own home, quiet logs."""
+def is_loopback(host: str) -> bool:
+    return host == "localhost" or host.startswith("127.")
+
+
+def daemon_env(extra: dict[str, str] | None = None, *, host: str = "127.0.0.1") -> dict[str, str]:
+    """Environment of a daemon serving on `host`: this Python for PySpark workers, Spark's own home, quiet logs."""
+    env = dict(os.environ)
+    if is_loopback(host):
+        env["SPARK_LOCAL_IP"] = host
+    elif is_loopback(env.get("SPARK_LOCAL_IP", "")):
+        # The embedded defaults pin Spark to loopback; a daemon serving other hosts must not inherit that.
+        del env["SPARK_LOCAL_IP"]
     env = {
-        **os.environ,
+        **env,
         "SPARK_HOME": str(SPARK_HOME),
         "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable),
         "PYSPARK_DRIVER_PYTHON": os.environ.get("PYSPARK_DRIVER_PYTHON", sys.executable),

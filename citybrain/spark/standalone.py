@@ -45,14 +45,22 @@ class StandaloneCluster:
     def master_url(self) -> str:
         return f"spark://{self.host}:{self.port}"
 
-    def alive_workers(self) -> int:
-        """Workers the master has registered (read from the master's JSON status page)."""
+    def status(self) -> dict:
+        """The master's JSON status page ({} while it is not up)."""
         try:
             with urllib.request.urlopen(f"http://{self.host}:{self.webui_port}/json/", timeout=2) as resp:
-                status = json.load(resp)
+                return json.load(resp)
         except OSError:
-            return 0
-        return int(status.get("aliveworkers", 0))
+            return {}
+
+    def alive_workers(self) -> int:
+        """Workers the master has registered."""
+        return int(self.status().get("aliveworkers", 0))
+
+    def applications(self) -> dict[str, int]:
+        """How many applications (drivers) are running on the cluster and how many have finished."""
+        status = self.status()
+        return {"active": len(status.get("activeapps", [])), "completed": len(status.get("completedapps", []))}
 
     def wait_for_workers(self, count: int, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -98,7 +106,7 @@ def start_standalone(
     base = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="citybrain-standalone-"))
     port = port or free_port(host)
     webui_port = free_port(host)
-    env = daemon_env({"SPARK_LOCAL_IP": host} if host.startswith("127.") else {})
+    env = daemon_env(host=host)
     master = Daemon("spark master", master_command(host, port, webui_port), host, port,
                     base / "master.log", env=env)
     cluster = StandaloneCluster(host, port, webui_port, master.start())
