@@ -175,7 +175,7 @@ class FaultInjector:
         cells: dict[str, tuple[list[int], list]] = {}
         cols = {c: frame[c].to_numpy(dtype=object) if frame[c].dtype != object else frame[c].to_numpy()
                 for c in frame.columns}
-        keys = _keys(res, frame)
+        pk_cols = [cols[k] for k in res.primary_key]
         for row, kind in zip(rows.tolist(), chosen, strict=True):
             cands = kinds[kind] if kind in ("exact_duplicate", "near_duplicate") else [
                 i for i in kinds[kind] if _present(cols[i.name][row])]
@@ -183,7 +183,7 @@ class FaultInjector:
                 continue
             item = cands[int(rng.integers(0, len(cands)))]
             true = cols[item.name][row]
-            key = keys[row] if keys else None
+            key = "|".join(_s(c[row]) or "" for c in pk_cols) if pk_cols else None
             if kind == "exact_duplicate":
                 extra.append((row, None, None))
                 records.append(FaultRecord(res.name, key, None, kind, None, None, day, date, file))
@@ -357,10 +357,14 @@ def _key(res: ResourceSpec, frame: pd.DataFrame, row: int) -> str | None:
 def _keys(res: ResourceSpec, frame: pd.DataFrame) -> list[str]:
     if not res.primary_key or not len(frame):
         return []
-    parts = [frame[k].map(lambda x: _s(x) or "").astype(str) for k in res.primary_key]
-    out = parts[0]
-    for p in parts[1:]:
-        out = out + "|" + p
+    out = None
+    for k in res.primary_key:
+        col = frame[k]
+        part = col.astype(object).where(col.notna(), "")
+        if col.dtype.kind == "f":
+            part = part.map(lambda x: _s(x) or "")
+        part = part.astype(str)
+        out = part if out is None else out + "|" + part
     return out.tolist()
 
 

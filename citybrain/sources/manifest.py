@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pyarrow as pa
@@ -46,7 +46,7 @@ SCHEMA = pa.schema([
 def write_manifest(records: list[FaultRecord], folder: Path, meta: dict) -> dict:
     """Write faults.parquet, faults.csv and summary.json under ``folder``; returns the summary."""
     folder.mkdir(parents=True, exist_ok=True)
-    rows = sorted((asdict(r) for r in records),
+    rows = sorted((dict(r.__dict__) for r in records),
                   key=lambda r: (r["day"], r["resource"], r["kind"], r["key"] or "", r["item"] or "", r["file"] or ""))
     table = pa.Table.from_pylist(rows, schema=SCHEMA) if rows else SCHEMA.empty_table()
     pq.write_table(table, folder / "faults.parquet", compression="zstd")
