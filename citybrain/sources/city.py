@@ -113,8 +113,28 @@ def _day_times(rng: np.random.Generator, n: int, clock: SimClock, day: int) -> n
     return clock.day_start(day) + (8 * 3600 + rng.integers(0, 12 * 3600, n)).astype("timedelta64[s]")
 
 
+CATEGORIES = {
+    "ethnicity": ["01", "02", "03", "04", "05", "06", "08", "11"],
+    "marital": ["single", "married", "widowed"],
+    "education": ["none", "primary", "junior", "senior", "college", "bachelor", "postgraduate"],
+    "status": ["active", "deceased", "moved_out", "deregistered", "revoked"],
+    "relation": ["head", "spouse", "child", "parent"],
+    "kind": ["enterprise", "individual", "social_org", "institution", "family", "collective"],
+    "industry": list("ABCDEFGHIJKLMNOPQRST"),
+    "use": ["residential", "commercial"],
+}
+
+
 class City:
     """The simulated city's state; ``advance(day)`` applies one day of changes."""
+
+    def _compact(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Low-cardinality text columns as categoricals: a city of a million people fits in memory."""
+        cats = {**CATEGORIES, "district_code": [d.code for d in self.districts]}
+        for col, values in cats.items():
+            if col in frame.columns and not isinstance(frame[col].dtype, pd.CategoricalDtype):
+                frame[col] = pd.Categorical(frame[col], categories=values)
+        return frame
 
     def __init__(self, scale: float, seed: int, clock: SimClock, districts: list[District] | None = None):
         self.scale = scale
@@ -219,7 +239,7 @@ class City:
         edu_levels = np.asarray(["primary", "junior", "senior", "college", "bachelor", "postgraduate"])
         edu = edu_levels[np.clip((rng.normal(2.2, 1.2, n)).round().astype(int), 0, 5)]
         edu = np.where(age < 7, "none", np.where(age < 16, "primary", edu))
-        return pd.DataFrame({
+        return self._compact(pd.DataFrame({
             "id_number": ids,
             "name": lexicon.person_names(rng, sex),
             "sex": sex.astype(np.int8),
@@ -241,7 +261,7 @@ class City:
             "created_day": day,
             "changed_day": day,
             "updated_at": _hist_times(rng, n, self.clock) if day == 0 else _day_times(rng, n, self.clock, day),
-        })
+        }))
 
     def _build_persons(self, rng: np.random.Generator) -> None:
         n = self.n_residents
@@ -279,7 +299,7 @@ class City:
                           rng.integers(1, 25, n))
         roads = self.roads.set_index(["street_code", "road_seq"])["road_name"]
         road = roads.loc[list(zip(st["street_code"], rng.integers(0, 4, n), strict=True))].to_numpy()
-        return pd.DataFrame({
+        return self._compact(pd.DataFrame({
             "building_id": np.arange(start, start + n),
             "street_idx": street_idx,
             "district_code": st["district_code"].to_numpy(),
@@ -293,7 +313,7 @@ class City:
             "lat": st["lat"].to_numpy() + rng.normal(0, 0.009, n),
             "changed_day": day,
             "updated_at": _hist_times(rng, n, self.clock, 3650) if day == 0 else _day_times(rng, n, self.clock, day),
-        })
+        }))
 
     def _new_addresses(self, rng: np.random.Generator, building_id: np.ndarray, day: int) -> pd.DataFrame:
         n = len(building_id)
@@ -306,7 +326,7 @@ class City:
         base = (PROVINCE_NAME + CITY_NAME + st["district_name"].to_numpy().astype(object) + st["street_name"].to_numpy()
                 + b["road_name"].to_numpy() + b["door_no"].to_numpy().astype(str) + "号")
         text = np.where(residential, base + unit.astype(str) + "单元" + room.astype(str) + "室", base)
-        return pd.DataFrame({
+        return self._compact(pd.DataFrame({
             "address_id": np.arange(start, start + n),
             "building_id": building_id,
             "street_idx": b["street_idx"].to_numpy(),
@@ -318,7 +338,7 @@ class City:
             "lat": b["lat"].to_numpy() + rng.normal(0, 0.0003, n),
             "changed_day": day,
             "updated_at": _hist_times(rng, n, self.clock, 3650) if day == 0 else _day_times(rng, n, self.clock, day),
-        })
+        }))
 
     def _housing(self, rng: np.random.Generator, street_idx: np.ndarray, day: int) -> np.ndarray:
         """New dwellings (one address each) in new residential buildings of the given streets."""
@@ -366,7 +386,7 @@ class City:
         p.loc[order, "household_id"] = hh
         p.loc[order, "relation"] = relation
         p.loc[order, "address_id"] = addr[hh_local]
-        new_h = pd.DataFrame({
+        new_h = self._compact(pd.DataFrame({
             "household_id": np.arange(start, start + n_hh),
             "head_pid": order[head_pos],
             "address_id": addr,
@@ -376,7 +396,7 @@ class City:
             "created_day": day,
             "changed_day": day,
             "updated_at": _hist_times(rng, n_hh, self.clock) if day == 0 else _day_times(rng, n_hh, self.clock, day),
-        })
+        }))
         self.households = pd.concat([self.households, new_h], ignore_index=True) \
             if hasattr(self, "households") else new_h
 
@@ -467,7 +487,7 @@ class City:
         capital = np.where(kinds == "enterprise", np.round(rng.lognormal(5.5, 1.4, n), 2),
                            np.where(kinds == "individual", np.round(rng.lognormal(2.5, 1.0, n), 2),
                                     np.round(rng.lognormal(3.0, 1.0, n), 2)))
-        return pd.DataFrame({
+        return self._compact(pd.DataFrame({
             "kind": kinds,
             "credit_code": self._credit_codes(rng, kinds, district),
             "name": self._entity_names(rng, kinds, district),
@@ -487,7 +507,7 @@ class City:
             "created_day": day,
             "changed_day": day,
             "updated_at": _hist_times(rng, n, self.clock) if day == 0 else _day_times(rng, n, self.clock, day),
-        })
+        }))
 
     def _build_entities(self, rng: np.random.Generator) -> None:
         kinds = np.concatenate([np.full(max(20, int(round(v * self.scale))), k)
@@ -530,8 +550,6 @@ class City:
                              codes[rng.choice(len(codes), len(hh), p=self.district_weights())])
             new_st = self.sample_streets(rng, new_d)
             new_addr = self._housing(rng, new_st, day)
-            self.households.loc[hh, ["district_code", "street_idx", "address_id"]] = \
-                np.column_stack([new_d, new_st, new_addr]).astype(object)
             self.households.loc[hh, "district_code"] = new_d
             self.households.loc[hh, "street_idx"] = new_st
             self.households.loc[hh, "address_id"] = new_addr
@@ -557,7 +575,7 @@ class City:
         babies["name"] = surname + babies["name"].str[1:].to_numpy()
         for col in ("household_id", "address_id", "street_idx"):
             babies[col] = p[col].to_numpy()[mothers]
-        babies["relation"] = "child"
+        babies["relation"] = pd.Categorical(["child"] * n_b, categories=CATEGORIES["relation"])
         babies["insured"] = False
         babies["patient"] = True
         babies["mother_pid"] = mothers

@@ -23,6 +23,14 @@ ENTITY_STATUS = {"active": "1", "revoked": "2", "deregistered": "3"}
 ORG_STATUS = {"active": "1", "revoked": "2", "deregistered": "3"}
 
 
+def _mapped(series: pd.Series, mapping: dict, rows: np.ndarray) -> np.ndarray:
+    """Codes for a categorical column's values at ``rows`` (mapping applied to the categories only)."""
+    cats = series.cat.categories
+    lut = np.asarray([mapping.get(c) for c in cats], dtype=object)
+    codes = series.cat.codes.to_numpy()[rows]
+    return lut[codes]
+
+
 def retirement_age(sex: np.ndarray) -> np.ndarray:
     """Statutory pension age used by the simulation: 60 for men, 55 for women."""
     return np.where(np.asarray(sex) == 1, 60, 55)
@@ -136,11 +144,11 @@ class World:
             "id_number": p["id_number"].to_numpy()[pid], "name": p["name"].to_numpy()[pid],
             "sex": sex.astype(str).astype(object), "birth_date": fmt_dates(p["birth_date"].to_numpy()[pid]),
             "ethnicity": p["ethnicity"].to_numpy()[pid], "phone": p["phone"].to_numpy()[pid],
-            "marital_status": np.asarray([MARITAL[m] for m in p["marital"].to_numpy()[pid]], dtype=object),
-            "education_level": np.asarray([EDUCATION[m] for m in p["education"].to_numpy()[pid]], dtype=object),
+            "marital_status": _mapped(p["marital"], MARITAL, pid),
+            "education_level": _mapped(p["education"], EDUCATION, pid),
             "household_id": self.city.household_no(p["household_id"].to_numpy()[pid]).astype(object),
             "relation_to_head": rel_code.astype(object),
-            "residence_status": np.asarray([RESIDENCE[s] for s in p["status"].to_numpy()[pid]], dtype=object),
+            "residence_status": _mapped(p["status"], RESIDENCE, pid),
             "address": addr["address"], "address_code": addr["address_code"], "building_code": addr["building_code"],
             "district_code": p["district_code"].to_numpy()[pid],
             "street_code": self.street_codes(p["street_idx"].to_numpy()[pid]),
@@ -163,7 +171,7 @@ class World:
             "established_date": fmt_dates(e["established"].to_numpy()[eid]),
             "industry_code": e["industry"].to_numpy()[eid],
             "registered_capital": e["capital"].to_numpy()[eid].round(4),
-            "status": np.asarray([ENTITY_STATUS[s] for s in e["status"].to_numpy()[eid]], dtype=object),
+            "status": _mapped(e["status"], ENTITY_STATUS, eid),
             "updated_at": fmt_times(e["updated_at"].to_numpy()[eid]),
         }
 
