@@ -71,3 +71,34 @@ def handled_sources(resource: str, settings: Settings | None = None) -> dict[str
         if row["status"] in (LOADED, REJECTED) and row["file_checksum"]:
             out[row["source"]].add(row["file_checksum"])
     return dict(out)
+
+
+def summarise_resource(resource: str, department: str, rows: list[dict]) -> dict:
+    """One line per resource from its control.batches rows of one run: counts, status, rejects, drift."""
+    loaded = [r for r in rows if r["status"] == LOADED]
+    rejected = [r for r in rows if r["status"] == REJECTED]
+    if loaded:
+        status = LOADED
+    elif rejected:
+        status = REJECTED
+    else:
+        status = rows[-1]["status"] if rows else "not run"
+    drift = [json.loads(r["drift"])["summary"] for r in rows if r.get("drift")]
+    started = [r["started_at"] for r in rows if r.get("started_at")]
+    finished = [r["finished_at"] for r in rows if r.get("finished_at")]
+    return {
+        "resource": resource,
+        "department": department,
+        "status": status,
+        "batches": len(rows),
+        "logical_date": max((r["logical_date"] for r in rows), default=None),
+        "rows_pulled": sum(r["rows_pulled"] or 0 for r in rows),
+        "rows_loaded": sum(r["rows_loaded"] or 0 for r in rows),
+        "rows_quarantined": sum(r["rows_quarantined"] or 0 for r in rows),
+        "files_rejected": len(rejected),
+        "drift": "; ".join(drift) or None,
+        "reason": "; ".join(r["reason"] for r in rows if r.get("reason") and r["status"] != LOADED) or None,
+        "started_at": min(started, default=None),
+        "finished_at": max(finished, default=None),
+        "run_id": rows[-1]["run_id"] if rows else None,
+    }

@@ -40,24 +40,26 @@ def transform(df: DataFrame, batch: Batch, source_system: str, data_columns: lis
                      *[value.alias(name) for name, value in lineage.items()])
 
 
-def batch_predicate(batch: Batch) -> str:
-    """The slice a batch owns in bronze (partition first, so Delta prunes)."""
-    return f"{PARTITION} = DATE'{batch.batch_date.isoformat()}' AND _batch_id = '{batch.batch_id}'"
+def batch_predicate(batches: list[Batch]) -> str:
+    """The slice some batches own in bronze (partition first, so Delta prunes)."""
+    days = ", ".join(sorted({f"DATE'{b.batch_date.isoformat()}'" for b in batches}))
+    ids = ", ".join(f"'{b.batch_id}'" for b in batches)
+    return f"{PARTITION} IN ({days}) AND _batch_id IN ({ids})"
 
 
-def write_batch(df: DataFrame, batch: Batch, settings: Settings | None = None) -> None:
-    """Replace the batch's slice of bronze (idempotent); new source columns are added to the table."""
+def write_batches(df: DataFrame, batches: list[Batch], settings: Settings | None = None) -> None:
+    """Replace the batches' slices of bronze (idempotent); new source columns are added to the table."""
     from citybrain.lake import arrow_io, spark_io
 
-    table = bronze_table(batch.resource)
+    table = bronze_table(batches[0].resource)
     if not arrow_io.table_exists(table, settings):
         spark_io.append(df, table, partition_by=[PARTITION], settings=settings)
         return
     current = {f.name for f in arrow_io.delta_table(table, settings=settings).schema().fields}
     if set(df.columns) - current:
-        # Schema drift: add the new columns first (an empty mergeSchema append), then replace the slice.
+        # Schema drift: add the new columns first (an empty mergeSchema append), then replace the slices.
         spark_io.append(df.limit(0), table, partition_by=[PARTITION], merge_schema=True, settings=settings)
-    spark_io.replace_where(df, table, batch_predicate(batch), settings=settings)
+    spark_io.replace_where(df, table, batch_predicate(batches), settings=settings)
 
 
 def count_batch(batch: Batch, settings: Settings | None = None) -> int:

@@ -1,19 +1,23 @@
 """The load task of a resource: landed extracts -> bronze.<resource> and quarantine, audited and reconciled.
 
-Per pending batch: verify the landing checksum, parse (readers), detect drift, split rows by the
-ingest rules, replace the batch's slice of quarantine and bronze, read the counts back, reconcile,
-record control.batches, then advance the watermark. An unreadable file is moved to rejected/ and
-recorded; it does not fail the task (see dag_factory for why).
+Each pending batch is checked (landing sha256), parsed and compared with the catalogue (drift);
+an unreadable one is moved to rejected/ and recorded without failing the task (see dag_factory).
+The readable ones are split by the ingest row rules and written together: one replace of their
+slices in bronze, and in quarantine.rejected_rows when a row failed (a catch-up run over many file drops costs one
+Spark write, not one per file). Counts are read back per batch, must reconcile, are recorded in
+control.batches, and only then does the watermark advance.
 """
 
 from __future__ import annotations
 
 import logging
+from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from citybrain.ingest import audit, bronze, quarantine
 from citybrain.ingest.batches import FAILED, LOADED, PENDING, REJECTED, Batch, utcnow
+from citybrain.ingest.control_io import arrow_schema, count_rows
 from citybrain.ingest.drift import Drift, detect_drift, safe_column_name
 from citybrain.ingest.landing import move_to_rejected, verify_checksum
 from citybrain.ingest.readers import PARSE_COLUMNS, Extract, UnreadableFile, read_extract
@@ -21,7 +25,6 @@ from citybrain.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    from pyspark.sql import DataFrame
 
     from citybrain.catalog import Department, Resource
 
@@ -35,20 +38,24 @@ def load_resource(batches: list[dict], settings: Settings | None = None) -> list
 
     settings = settings or get_settings()
     catalog = get_catalog()
-    results = []
-    for data in batches:
-        batch = Batch.from_dict(data)
-        resource = catalog.resource(batch.resource)
-        if batch.status == PENDING:
-            try:
-                load_batch(batch, resource, catalog.departments[resource.provider], settings)
-            except UnreadableFile as exc:
-                reject_batch(batch, exc, settings)
-        else:  # skipped / empty: nothing to load, the outcome is still audited
+    items = [Batch.from_dict(data) for data in batches]
+    if not items:
+        return []
+    resource = catalog.resource(items[0].resource)
+    nothing, ready = [], []
+    for batch in items:
+        if batch.status != PENDING:  # skipped / empty: nothing to load, the outcome is still audited
             batch.finished_at = utcnow()
-            audit.record_batches([batch], settings)
-        results.append(batch.to_dict())
-    return results
+            nothing.append(batch)
+            continue
+        try:
+            ready.append((batch, parse_batch(batch, resource)))
+        except UnreadableFile as exc:
+            reject_batch(batch, exc, settings)
+    audit.record_batches(nothing, settings)
+    if ready:
+        write_batches(ready, resource, catalog.departments[resource.provider], settings)
+    return [b.to_dict() for b in items]
 
 
 def required_items(resource: Resource) -> list[str]:
@@ -71,6 +78,26 @@ def missing_required_reason(resource: Resource, drift: Drift) -> str | None:
             f"{' / watermark' if resource.incremental_key in absent else ''}) are missing"
             + (f"; {'; '.join(hints)}" if hints else "")
             + ": rows could not be identified; ask the department to deliver the catalogue's column names")
+
+
+def parse_batch(batch: Batch, resource: Resource) -> Extract:
+    """Check and parse a landed extract; UnreadableFile when it cannot be loaded as the catalogue says."""
+    verify_checksum(batch)
+    src = resource.source
+    fmt = "parquet" if batch.file_name.endswith(".parquet") else src.format
+    extract = read_extract(Path(batch.landing_path), fmt, encoding=getattr(src, "encoding", "utf-8"),
+                           delimiter=getattr(src, "delimiter", None),
+                           date_items=frozenset(i.name for i in resource.items if i.type == "D"))
+    batch.rows_pulled = extract.rows
+    drift = detect_drift(extract.columns, resource.item_names)
+    batch.drift = drift.to_json_dict()
+    reason = missing_required_reason(resource, drift)
+    if reason:
+        raise UnreadableFile("missing_required_columns", reason)
+    if drift:
+        log.warning("SCHEMA DRIFT in %s batch %s (%s): %s", bronze.bronze_table(resource.name), batch.batch_id,
+                    batch.source, drift.summary())
+    return extract
 
 
 def align(extract: Extract, resource: Resource) -> tuple[pa.Table, list[str]]:
@@ -97,84 +124,85 @@ def align(extract: Extract, resource: Resource) -> tuple[pa.Table, list[str]]:
     return pa.Table.from_arrays(arrays, names=columns), data_columns
 
 
-def load_batch(batch: Batch, resource: Resource, department: Department, settings: Settings) -> None:
-    """Parse, split, write and reconcile one landed batch (idempotent: its slices are replaced)."""
+def write_batches(ready: list[tuple[Batch, Extract]], resource: Resource, department: Department,
+                  settings: Settings) -> None:
+    """Split, write (one replace in bronze, one in quarantine if needed), read back, reconcile, audit, advance."""
     from citybrain.spark import get_spark
 
-    verify_checksum(batch)
-    src = resource.source
-    fmt = "parquet" if batch.file_name.endswith(".parquet") else src.format
-    extract = read_extract(Path(batch.landing_path), fmt, encoding=getattr(src, "encoding", "utf-8"),
-                           delimiter=getattr(src, "delimiter", None),
-                           date_items=frozenset(i.name for i in resource.items if i.type == "D"))
-    batch.rows_pulled = extract.rows
-    drift = detect_drift(extract.columns, resource.item_names)
-    batch.drift = drift.to_json_dict()
-    reason = missing_required_reason(resource, drift)
-    if reason:
-        raise UnreadableFile("missing_required_columns", reason)
-    if drift:
-        log.warning("SCHEMA DRIFT in %s batch %s (%s): %s", bronze.bronze_table(resource.name), batch.batch_id,
-                    batch.source, drift.summary())
-
-    table, data_columns = align(extract, resource)
-    # Small batches are the norm: one output file per million rows, not one per core.
-    df = get_spark(settings).createDataFrame(table).coalesce(max(1, -(-extract.rows // ROWS_PER_FILE)))
+    spark = get_spark(settings)
     now = utcnow()
-    good, bad = quarantine.transform(df, resource, batch.batch_id, data_columns, now)
-    write_quarantine(bad, batch, settings)
-    bronze.write_batch(bronze.transform(good, batch, department.system, data_columns, now), batch, settings)
-    batch.rows_loaded = bronze.count_batch(batch, settings)
-    batch.rows_quarantined = count_quarantine(batch, settings)
-    batch.finished_at = utcnow()
-    try:
-        audit.reconcile(batch)
-    except audit.AccountingError as exc:
-        batch.status, batch.reason = FAILED, str(exc)
-        audit.record_batches([batch], settings)
-        raise
-    batch.status = LOADED
-    if batch.rows_quarantined:
-        batch.reason = f"{batch.rows_quarantined} row(s) quarantined (quarantine.rejected_rows, batch_id {batch.batch_id})"
-    audit.record_batches([batch], settings)
-    advance_watermark(batch, resource, settings)
-    log.info("%s: batch %s loaded %d row(s), quarantined %d", bronze.bronze_table(resource.name), batch.batch_id,
-             batch.rows_loaded, batch.rows_quarantined)
+    goods, bad_rows = [], []
+    for batch, extract in ready:
+        table, data_columns = align(extract, resource)
+        good, bad = quarantine.transform(table, resource, batch.batch_id, data_columns, now)
+        # Small batches are the norm: one output file per million rows, not one per core.
+        df = spark.createDataFrame(good).coalesce(max(1, -(-good.num_rows // ROWS_PER_FILE)))
+        goods.append(bronze.transform(df, batch, department.system, data_columns, now))
+        bad_rows += bad
+    batches = [b for b, _ in ready]
+    write_quarantine(bad_rows, batches, settings)
+    bronze.write_batches(reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), goods), batches, settings)
+    failures = []
+    for batch in batches:
+        batch.rows_loaded = bronze.count_batch(batch, settings)
+        batch.rows_quarantined = count_quarantine(batch, settings)
+        batch.finished_at = utcnow()
+        try:
+            audit.reconcile(batch)
+            batch.status = LOADED
+            if batch.rows_quarantined:
+                batch.reason = (f"{batch.rows_quarantined} row(s) quarantined "
+                                f"(quarantine.rejected_rows, batch_id {batch.batch_id})")
+            log.info("%s: batch %s loaded %d row(s), quarantined %d", bronze.bronze_table(resource.name),
+                     batch.batch_id, batch.rows_loaded, batch.rows_quarantined)
+        except audit.AccountingError as exc:
+            batch.status, batch.reason = FAILED, str(exc)
+            failures.append(exc)
+    audit.record_batches(batches, settings)
+    if failures:
+        raise failures[0]
+    advance_watermark(batches, resource, settings)
 
 
-def advance_watermark(batch: Batch, resource: Resource, settings: Settings) -> None:
-    """Move the resource's watermark to the batch's maximum, never backwards (reloads leave it alone)."""
+def advance_watermark(batches: list[Batch], resource: Resource, settings: Settings) -> None:
+    """Move the resource's watermark to the loaded maximum, never backwards (reloads leave it alone)."""
     from citybrain.ingest import watermarks
 
-    if resource.source.kind != "database" or not resource.incremental_key or not batch.watermark_to:
+    if resource.source.kind != "database" or not resource.incremental_key:
         return
+    top = watermarks.max_watermark(b.watermark_to for b in batches)
     current = watermarks.current_watermark(resource.name, settings)
-    if watermarks.is_after(batch.watermark_to, current):
-        watermarks.advance_watermark(resource.name, resource.incremental_key, batch.watermark_to, batch.batch_id,
-                                     settings)
+    if watermarks.is_after(top, current):
+        batch_id = next(b.batch_id for b in batches if b.watermark_to == top)
+        watermarks.advance_watermark(resource.name, resource.incremental_key, top, batch_id, settings)
 
 
-def quarantine_predicate(batch: Batch) -> str:
-    return (f"resource = '{batch.resource}' AND stage = '{quarantine.STAGE}' "
-            f"AND batch_id = '{batch.batch_id}'")
+def quarantine_predicate(batches: list[Batch]) -> str:
+    ids = ", ".join(f"'{b.batch_id}'" for b in batches)
+    return f"resource = '{batches[0].resource}' AND stage = '{quarantine.STAGE}' AND batch_id IN ({ids})"
 
 
-def write_quarantine(bad: DataFrame, batch: Batch, settings: Settings) -> None:
-    """Replace the batch's rows in quarantine.rejected_rows; no commit when there is nothing to replace."""
+def write_quarantine(rows: list[tuple], batches: list[Batch], settings: Settings) -> None:
+    """Replace the batches' rows in quarantine.rejected_rows; no Spark at all when there is nothing to replace."""
+    import pyarrow as pa
+
     from citybrain.lake import arrow_io, spark_io
+    from citybrain.spark import get_spark
 
     table = quarantine.QUARANTINE_TABLE
-    if not arrow_io.table_exists(table, settings):
-        spark_io.append(bad, table, partition_by=["resource"], settings=settings)
-    elif bad.isEmpty() and not count_quarantine(batch, settings):
-        return  # a clean batch never quarantined before: skip an empty commit
+    exists = arrow_io.table_exists(table, settings)
+    if not rows and (not exists or not any(count_quarantine(b, settings) for b in batches)):
+        return  # clean batches never quarantined before: nothing to write
+    names = [name for name, _ in quarantine.COLUMNS]
+    data = pa.Table.from_pylist([dict(zip(names, r, strict=True)) for r in rows], arrow_schema(quarantine.COLUMNS))
+    df = get_spark(settings).createDataFrame(data).coalesce(1)
+    if not exists:
+        spark_io.append(df, table, partition_by=["resource"], settings=settings)
     else:
-        spark_io.replace_where(bad, table, quarantine_predicate(batch), settings=settings)
+        spark_io.replace_where(df, table, quarantine_predicate(batches), settings=settings)
 
 
 def count_quarantine(batch: Batch, settings: Settings) -> int:
-    from citybrain.ingest.control_io import count_rows
-
     return count_rows(quarantine.QUARANTINE_TABLE, settings, resource=batch.resource, stage=quarantine.STAGE,
                       batch_id=batch.batch_id)
 

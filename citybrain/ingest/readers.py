@@ -143,10 +143,11 @@ def _read_csv(path: Path, encoding: str, delimiter: str) -> Extract:
     data = records[1:]
     if not data:
         raise UnreadableFile("header_only", f"{path.name} has a header but no data rows: an incomplete delivery")
-    if not text.endswith(("\n", "\r")) and len(data[-1]) < len(header):
+    if not text.endswith(("\n", "\r")):
+        # Exports end every record with a line break; without it the last value may be cut short too.
         raise UnreadableFile(
-            "truncated", f"{path.name} was cut off: its last record (data row {len(data)}) has {len(data[-1])} of "
-            f"{len(header)} fields and the file does not end with a line break; ask the department to re-deliver it")
+            "truncated", f"{path.name} was cut off: the file does not end with a line break and its last record "
+            f"(data row {len(data)}) has {len(data[-1])} of {len(header)} fields; ask the department to re-deliver it")
     rows = _Rows(header)
     for record in data:
         values = {c: (v if v != "" else None) for c, v in zip(header, record, strict=False)}
