@@ -189,7 +189,7 @@ def generate_sources(settings_or_paths: Any = None, scale: float = DEMO_SCALE, s
                 rel = None
                 if res.source.kind == "file":
                     rel = writers.drop_path(files_dir, res, date).relative_to(out).as_posix()
-                true_keys = _true_keys(res, frame)
+                true_keys = _true_keys(res, frame) if day > 0 and res.source.kind == "database" else []
                 if file_fault:
                     day_records: list[FaultRecord] = []
                 else:
