@@ -85,9 +85,14 @@ def parse_batch(batch: Batch, resource: Resource) -> Extract:
     verify_checksum(batch)
     src = resource.source
     fmt = "parquet" if batch.file_name.endswith(".parquet") else src.format
-    extract = read_extract(Path(batch.landing_path), fmt, encoding=getattr(src, "encoding", "utf-8"),
-                           delimiter=getattr(src, "delimiter", None),
-                           date_items=frozenset(i.name for i in resource.items if i.type == "D"))
+    try:
+        extract = read_extract(Path(batch.landing_path), fmt, encoding=getattr(src, "encoding", "utf-8"),
+                               delimiter=getattr(src, "delimiter", None),
+                               date_items=frozenset(i.name for i in resource.items if i.type == "D"))
+    except UnreadableFile as exc:
+        if exc.columns:  # a readable header still tells whether the department changed its columns
+            batch.drift = detect_drift(exc.columns, resource.item_names).to_json_dict()
+        raise
     batch.rows_pulled = extract.rows
     drift = detect_drift(extract.columns, resource.item_names)
     batch.drift = drift.to_json_dict()

@@ -27,10 +27,11 @@ _OTHER_DELIMITERS = (",", ";", "\t", "|")
 class UnreadableFile(Exception):
     """The whole file cannot be read as its catalogue entry says; `kind` is a short stable code."""
 
-    def __init__(self, kind: str, reason: str):
+    def __init__(self, kind: str, reason: str, columns: list[str] | None = None):
         super().__init__(reason)
         self.kind = kind
         self.reason = reason
+        self.columns = columns  # the header, when it could be read (drift is reported even for rejects)
 
 
 @dataclass
@@ -142,12 +143,14 @@ def _read_csv(path: Path, encoding: str, delimiter: str) -> Extract:
     _check_header(header, path.name)
     data = records[1:]
     if not data:
-        raise UnreadableFile("header_only", f"{path.name} has a header but no data rows: an incomplete delivery")
+        raise UnreadableFile("header_only", f"{path.name} has a header but no data rows: an incomplete delivery, "
+                                            "or no records that day (confirm with the department)", header)
     if not text.endswith(("\n", "\r")):
         # Exports end every record with a line break; without it the last value may be cut short too.
         raise UnreadableFile(
             "truncated", f"{path.name} was cut off: the file does not end with a line break and its last record "
-            f"(data row {len(data)}) has {len(data[-1])} of {len(header)} fields; ask the department to re-deliver it")
+            f"(data row {len(data)}) has {len(data[-1])} of {len(header)} fields; ask the department to re-deliver it",
+            header)
     rows = _Rows(header)
     for record in data:
         values = {c: (v if v != "" else None) for c, v in zip(header, record, strict=False)}
@@ -254,7 +257,8 @@ def _read_xlsx(path: Path, date_items: frozenset[str]) -> Extract:
     header = ["" if h is None else str(h).strip() for h in header_cells]
     _check_header(header, path.name)
     if len(sheet_rows) == 1:
-        raise UnreadableFile("header_only", f"{path.name} has a header row but no data rows: an incomplete delivery")
+        raise UnreadableFile("header_only", f"{path.name} has a header row but no data rows: an incomplete "
+                                            "delivery, or no records that day (confirm with the department)", header)
     rows = _Rows(header)
     for cells in sheet_rows[1:]:
         cells = list(cells)
