@@ -445,7 +445,6 @@ def si_pension_payment(w: World, day: int, rng) -> Columns:
         pid = np.flatnonzero(p["insured"].to_numpy() & (p["status"].to_numpy() == "active"))
         age = w.city.ages(day)[pid]
         pid = pid[(age >= retirement_age(p["sex"].to_numpy()[pid])) & (age >= 16)]
-    sex_age = w.city.ages(day)[pid]
     worked = w.stable(pid, "employee") < 0.6
     gov = w.stable(pid, "gov") < 0.08
     itype = np.where(worked, np.where(gov, "120", "110"), "170")
@@ -454,7 +453,6 @@ def si_pension_payment(w: World, day: int, rng) -> Columns:
     month = pay.strftime("%Y-%m") if pay else ""
     when = np.datetime64(pay or date, "s") + (9 * 3600 + (w.stable(pid, "paytime") * 8 * 3600).astype(int)).astype(
         "timedelta64[s]")
-    del sex_age
     return {
         "payment_id": _obj(np.char.add("PP" + month.replace("-", ""), zpad(pid, 12))), "id_number": v["id_number"],
         "name": v["name"], "insurance_type": itype, "pay_month": np.full(len(pid), month, dtype=object),
@@ -702,7 +700,8 @@ def credit_admin_licensing(w: World, day: int, rng) -> Columns:
     n, offs = _n_events(rng, 200 * w.city.scale + 0.5, day)
     c = _credit_parties(w, rng, n, offs, day)
     decided = c.pop("_decided")
-    eid, person = c.pop("_eid"), c.pop("_person")
+    c.pop("_eid")
+    person = c.pop("_person")
     name, code = _authority(w, n, rng, ["AMR", "HUD", "TRANS", "EEB", "HEALTH"])
     ident = np.where(person, c["id_number"], c["credit_code"]).astype("U18")
     business = ~person & (rng.random(n) < 0.5)
@@ -718,7 +717,6 @@ def credit_admin_licensing(w: World, day: int, rng) -> Columns:
                                            .astype("timedelta64[s]"), w.clock.day_start(day) if day else
                                            np.datetime64("1970-01-01T00:00:00"))),
     })
-    del eid
     return c
 
 

@@ -211,10 +211,12 @@ class CaseStreams:
                 hit &= ~(f["rework"].to_numpy() & (f["first_check_at"].to_numpy() >= end))
             status = np.where(hit, st, status)
             upd = np.where(hit & (v > upd), v, upd)
+        registered_then = f["registered_at"].to_numpy().astype("datetime64[s]") < end
         for col in GRID_STAGES[1:] + ("deadline_at",):
             v = f[col].to_numpy().astype("datetime64[s]")
-            f[col] = np.where(np.isnat(v) | ((v >= end) & (col != "deadline_at")), NAT, v)
-        # a reworked case whose first check failed shows the second disposal only once it happened
+            # steps after the cut are not known yet; the deadline is known from registration on
+            hidden = ~registered_then if col == "deadline_at" else v >= end
+            f[col] = np.where(np.isnat(v) | hidden, NAT, v)
         f["status"] = status
         f["rework_count"] = (f["rework"].to_numpy() & (f["first_check_at"].to_numpy() < end)).astype(int)
         f["updated_at"] = upd.astype("datetime64[s]")

@@ -141,7 +141,6 @@ class Facilities:
 
     def _components(self) -> None:
         """Grid components: every street light is component class 0118, plus other street furniture."""
-        city = self.city
         other = self.frames["component_other"]
         rng = rng_for(self.seed, "components", 0)
         classes = np.asarray(["0101", "0102", "0103", "0104", "0105", "0115", "0116", "0117", "0202", "0208",
@@ -155,7 +154,6 @@ class Facilities:
         comp["component_id"] = (comp["district_code"] + comp["component_class"] + zpad(comp["serial"], 6)).to_numpy()
         self.frames["component"] = comp
         lights["component_id"] = comp.loc[comp["source"] == "streetlight", "component_id"].to_numpy()
-        del city
 
     def _routes(self, rng: np.random.Generator) -> None:
         n = _count("route", self.city.scale)

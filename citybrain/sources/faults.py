@@ -214,7 +214,6 @@ class FaultInjector:
 
     def _value(self, kind: str, item: ItemSpec, true, rng: np.random.Generator, res: ResourceSpec,
                frame: pd.DataFrame, row: int):
-        w = self.world
         if kind == "invalid_check_char":
             v = str(true)
             if item.format == "id_number":
@@ -281,7 +280,6 @@ class FaultInjector:
             if not v.isascii():
                 return v[: limit - 1] + "\u3000"  # a full-width space: the same text to a reader
             return v + " " if len(v) < limit else _SKIP
-        del w
         return _SKIP
 
     def _disagree(self, item: ItemSpec, true, rng: np.random.Generator):

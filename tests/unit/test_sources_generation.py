@@ -265,3 +265,52 @@ def test_grid_events_follow_their_lifecycle(clean, spec):
         if r["status"] == "not_registered":
             assert not r["registered_at"] and not r["deadline_at"]
     assert overdue > 0, "some closed events should have missed their time limit"
+
+
+def _conforms(item, value: str, codes: dict) -> str | None:
+    """Why a clean value breaks its catalogue item, or None."""
+    if item.code_list and value not in codes[item.code_list]:
+        return f"{value!r} not in code list {item.code_list}"
+    if item.type == "C" and item.length and len(value) > item.length:
+        return f"{value!r} longer than {item.length}"
+    if item.type == "D":
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            return f"{value!r} is no date"
+    if item.type == "T":
+        try:
+            dt.datetime.strptime(value[:19], "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return f"{value!r} is no timestamp"
+    if item.type in ("I", "N", "Y", "F", "B"):
+        number = float(value)
+        rg = item.range or {}
+        if (rg.get("min") is not None and number < float(rg["min"])) or (
+                rg.get("max") is not None and number > float(rg["max"])):
+            return f"{value} outside {rg}"
+    elif item.type == "D" and item.range and item.range.get("min") and value < item.range["min"]:
+        return f"{value} before {item.range['min']}"
+    if item.format == "phone" and not (value.isdigit() and len(value) == 11 and value[0] == "1"):
+        return f"{value!r} is no mobile number"
+    if item.format == "grid_component_id" and not (value.isdigit() and len(value) == 16):
+        return f"{value!r} is no 16-digit component id"
+    if item.format == "division_code" and value not in codes["divisions"]:
+        return f"{value!r} is no division of the city"
+    return None
+
+
+def test_clean_values_conform_to_their_catalogue_items(clean, spec):
+    problems = []
+    for name, res in sorted(spec.resources.items()):
+        for row in read_resource(clean, res):
+            for item in res.items:
+                v = text(row.get(item.name))
+                if v is None:
+                    if not item.nullable:
+                        problems.append(f"{name}.{item.name}: missing in a clean row {row_key(res, row)}")
+                    continue
+                why = _conforms(item, v, spec.code_lists)
+                if why:
+                    problems.append(f"{name}.{item.name}: {why}")
+    assert not problems, "\n".join(sorted(set(problems))[:40])
