@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import shutil
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -256,7 +255,3 @@ def _safe_url(url: str) -> str:
 
     return sa.engine.make_url(url).render_as_string(hide_password=True)
 
-
-def fault_counter(report: GenerationReport) -> Counter:
-    """Faults by kind as a Counter (CLI tables)."""
-    return Counter(report.faults_by_kind)
