@@ -1076,7 +1076,7 @@ def conform(res: ResourceSpec, cols: Columns, w: World, rng: np.random.Generator
     out, generic = {}, []
     for item in res.items:
         if item.name in cols:
-            vals = cols[item.name]
+            vals = cols.pop(item.name)  # release builder arrays as soon as they are cast (memory at scale 1)
         else:
             vals = _generic(item, n, rng, w)
             if n:
@@ -1085,9 +1085,13 @@ def conform(res: ResourceSpec, cols: Columns, w: World, rng: np.random.Generator
             raise ValueError(f"{res.path}: builder of {res.name} gave {len(vals)} values for item {item.name}, "
                              f"expected {n}")
         out[item.name] = _cast(item, vals, n)
-    frame = pd.DataFrame(out, index=pd.RangeIndex(n))
-    if res.primary_key:
-        frame = frame.sort_values(list(res.primary_key), kind="stable", ignore_index=True)
+        del vals
+    frame = pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
+    del out
+    if res.primary_key and n:
+        order = np.lexsort([frame[k].astype(str).to_numpy() for k in reversed(res.primary_key)])
+        if not (order == np.arange(n)).all():
+            frame = frame.take(order).reset_index(drop=True)
     return frame, generic
 
 
