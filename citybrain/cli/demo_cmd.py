@@ -46,6 +46,7 @@ def demo(
     for day in range(days):
         logical = first + timedelta(days=day)
         console.rule(f"[bold]3. ingestion {logical}: every department DAG → bronze")
-        print_ingestion_report(run_ingestion(logical), title=f"Ingestion {logical}: rows per resource")
+        print_ingestion_report(run_ingestion(logical), title=f"Ingestion {logical}: rows per resource",
+                               console=console)
 
     console.print(f"demo finished in {time.perf_counter() - started:.0f}s")
