@@ -12,6 +12,7 @@ import hashlib
 import importlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -146,6 +147,25 @@ def table_fingerprint(name: str, settings: Settings | None = None) -> str:
     for row in rows:
         digest.update(row.encode() + b"\n")
     return f"{digest.hexdigest()} ({table.num_rows} rows)"
+
+
+_REFERENCE: dict[tuple, dict[str, str]] = {}
+
+
+def reference_fingerprints(refs: Sequence[str], settings: Settings) -> dict[str, str]:
+    """Fingerprints of the stages' tables from a run in this process (the local reference), computed once.
+
+    The lake of the reference run is <var_dir>/reference-lakes/<stages>; later calls with the same
+    stages and var_dir reuse the result, so several equivalence checks share one local run.
+    """
+    key = (tuple(refs), str(settings.var_dir))
+    if key not in _REFERENCE:
+        lake = Path(settings.var_dir, "reference-lakes", hashlib.sha1("|".join(refs).encode()).hexdigest()[:12])
+        shutil.rmtree(lake, ignore_errors=True)
+        local = settings.model_copy(update={"lake_uri": str(lake)})
+        results = run_stages(refs, local)
+        _REFERENCE[key] = {table: table_fingerprint(table, local) for table in stage_tables(results)}
+    return dict(_REFERENCE[key])
 
 
 def run_stages_subprocess(
