@@ -215,7 +215,7 @@ def _rows_by_period(df: DataFrame, period_item: str | None, wanted: list[tuple[s
         rows = df.withColumn("_pp", F.explode(pairs)).select("*", "_pp._pt", "_pp._period").drop("_pp")
         return rows.join(todo, ["_pt", "_period"], "left_semi")
     ends = todo.withColumn("_end", F.to_timestamp(_next_start(F.col("_pt"), F.col("_period"))))
-    if "valid_from" in df.columns:
+    if "is_current" in df.columns:  # SCD2: the version valid just before the period's end
         vf, vt = F.col("valid_from").cast("timestamp"), F.col("valid_to").cast("timestamp")
         cond = (vf < F.col("_end")) & (vt.isNull() | (vt >= F.col("_end")))
     elif "event_date" in df.columns:  # an event or reading read without a period item: everything so far

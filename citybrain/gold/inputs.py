@@ -72,7 +72,7 @@ def read_facts(spark: SparkSession, names: list[str], catalog: Catalog, settings
         version = spark_io.table_version(spark, table, settings)
         parts = partition_fingerprints(name, settings)
         df = spark_io.read_table(spark, table, version=version, settings=settings)
-        scd2 = "valid_from" in df.columns
+        scd2 = "is_current" in df.columns
         observed, last = _extent(df, parts)
         facts = InputFacts(table, version, kind_of(name, catalog), scd2, parts is not None, observed, last)
         return name, facts, TableState(version, parts or {})
@@ -89,11 +89,12 @@ def _extent(df: DataFrame, parts: dict[str, str] | None) -> tuple[dt.date | None
     """(first day the lake holds a snapshot of the table, last day it holds data for)."""
     from pyspark.sql import functions as F
 
-    if parts is not None and "valid_from" not in df.columns:
+    scd2 = "is_current" in df.columns
+    if parts is not None and not scd2:
         days = sorted(dt.date.fromisoformat(d) for d in parts if d not in ("None", ""))
         return None, (days[-1] if days else None)
     aggs = []
-    if "valid_from" in df.columns:
+    if scd2:
         aggs += [F.min(F.to_date("valid_from")).alias("first"),
                  F.max(F.greatest(F.to_date("valid_from"), F.to_date("valid_to"))).alias("last")]
     if "_batch_id" in df.columns:

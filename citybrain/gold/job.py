@@ -12,6 +12,7 @@ from citybrain.gold import indicators as ind_mod
 from citybrain.gold import themes as theme_mod
 from citybrain.gold.control import GoldState, load_state, save_state
 from citybrain.gold.inputs import changed_days, fingerprint, first_change, read_facts, silver_name
+from citybrain.gold.periods import next_period_start, period_start
 from citybrain.gold.scope import InputFacts, Scope
 
 if TYPE_CHECKING:
@@ -136,8 +137,11 @@ def indicator_scope(ind: Indicator, catalog: Catalog, changes: dict[str, Scope],
                 return Scope(full=True)
         if ch.since is not None:
             scope = scope.union(Scope(full=False, since=ch.since))
-    if not ind.period_item and prev.data_date and data_date and data_date > prev.data_date:
-        scope = scope.union(Scope(full=False, since=prev.data_date))  # new periods of a snapshot indicator
+    if not ind.period_item and prev.data_date and data_date:
+        # a snapshot indicator gains a period when the lake's data reaches into a new one
+        for pt in ind_mod.period_types(ind):
+            if period_start(data_date, pt) > period_start(prev.data_date, pt):
+                scope = scope.union(Scope(full=False, since=next_period_start(period_start(prev.data_date, pt), pt)))
     return scope
 
 
@@ -170,8 +174,6 @@ def _prefiltered(df: DataFrame, name: str, consumers: list[tuple[Indicator, Scop
 
 def _predicate(ind: Indicator, scope: Scope) -> str:
     """The replace_where slice of gold.indicator_values that a recomputation of ``ind`` replaces."""
-    from citybrain.gold.periods import period_start
-
     head = f"indicator_code = '{ind.code}'"
     if scope.full:
         return f"({head})"
@@ -276,11 +278,22 @@ def run_gold(settings: Settings | None = None, *, dashboard: bool = True, screen
         summary.indicator_rows = values.count()
     save_state(spark, new, settings)
     if dashboard:
-        from citybrain.gold.dashboard.render import render_dashboard, take_screenshot
-
-        index = render_dashboard(catalog, settings)
-        summary.dashboard = str(index)
-        if screenshot:
-            shot = take_screenshot(index, index.parent / "screenshot.png")
-            summary.screenshot = str(shot) if shot else None
+        return render_panorama(summary.as_dict(), settings, screenshot=screenshot)
     return summary.as_dict()
+
+
+def render_panorama(summary: dict | None = None, settings: Settings | None = None, *, screenshot: bool = True
+                    ) -> dict:
+    """Render var/site/dashboard/ from gold (no Spark) and screenshot it when Chromium is installed."""
+    from citybrain.catalog import get_catalog
+    from citybrain.gold.dashboard.render import render_dashboard, take_screenshot
+    from citybrain.settings import get_settings
+
+    settings = settings or get_settings()
+    summary = dict(summary or {})
+    index = render_dashboard(get_catalog(), settings)
+    summary["dashboard"] = str(index)
+    if screenshot:
+        shot = take_screenshot(index, index.parent / "screenshot.png")
+        summary["screenshot"] = str(shot) if shot else None
+    return summary

@@ -78,7 +78,7 @@ def card(ind: Indicator, rows: list[dict], district_names: dict[str, str]) -> tu
             f'<div class="code">{escape(ind.code)} · {escape(ind.unit)} · {arrow} · target {escape(target)}</div>')
     if primary is None:
         body = '<div class="headline"><span class="value">–</span><span class="pill">none</span></div>' \
-               '<div class="reason">no values yet: its silver inputs have not been built</div>'
+               '<div class="reason">no values yet: its silver inputs hold no rows in any period</div>'
         return "none", f'<section class="card none" data-indicator="{ind.code}" data-status="none">{head}{body}</section>'
     city = sorted((r for r in by_type[primary] if r["district_code"] == CITY_CODE), key=lambda r: r["period"])
     latest = city[-1] if city else None

@@ -1,0 +1,104 @@
+"""Silver tables in the lake contract's shape, written from a few Python rows: for gold's tests and for running
+the gold stage where conform has not built silver yet. Entity resources get SCD2 columns, events and
+readings an ``event_date`` partition from their catalogue event_time item, <entity>_golden one row per key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from citybrain.catalog import Catalog
+    from citybrain.settings import Settings
+
+FIRST_DAY = dt.date(2026, 11, 1)
+
+
+def golden_items(catalog: Catalog, entity: str) -> list:
+    """The items of silver.<entity>_golden: the key, each attribute (typed as its authority), <attr>__source."""
+    from citybrain.catalog.models import Item
+
+    ent = catalog.entities[entity]
+    first = ent.attributes[0].authority
+    first = first[0] if isinstance(first, list) else first
+    key = catalog.item_ref(f"{first.split('.')[0]}.{ent.key_item(first.split('.')[0])}")
+    items = [key.model_copy(update={"name": ent.key})]
+    for a in ent.attributes:
+        ref = a.authority[0] if isinstance(a.authority, list) else a.authority
+        items.append(catalog.item_ref(ref).model_copy(update={"name": a.name, "nullable": True}))
+    items += [Item(name=f"{a.name}__source", label=f"{a.label}来源", type="C", length=64) for a in ent.attributes]
+    return items
+
+
+def silver_frame(spark: SparkSession, catalog: Catalog, name: str, rows: list[dict], *,
+                 valid_from: dt.date = FIRST_DAY, batch_day: dt.date | None = None) -> DataFrame:
+    """A DataFrame shaped like silver.<name> holding ``rows`` (items missing from a row are null)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    from citybrain.catalog.schemas import spark_schema
+
+    if name.endswith("_golden"):
+        schema = spark_schema(golden_items(catalog, name.removesuffix("_golden")))
+        kind, event_time = "golden", None
+    else:
+        res = catalog.resource(name)
+        schema, kind, event_time = res.spark_schema(), res.kind, res.event_time
+    schema = T.StructType([T.StructField(f.name, f.dataType, True, f.metadata) for f in schema.fields])
+    extra = [n for r in rows for n in r if n not in schema.fieldNames() and n not in ("valid_from", "valid_to")]
+    extra = [n for n in extra if n not in schema.fieldNames()]
+    if extra:
+        raise KeyError(f"silver.{name} has no items {sorted(set(extra))}")
+    data = [tuple(_cast(r.get(f.name), f.dataType) for f in schema.fields) for r in rows]
+    # an entity whose items already use the SCD2 names (elic_licence.valid_from) is written current-only
+    if kind != "entity" or {"valid_from", "valid_to"} & set(schema.fieldNames()):
+        df = spark.createDataFrame(data, schema)
+    else:
+        scd2 = [T.StructField("valid_from", T.DateType()), T.StructField("valid_to", T.DateType())]
+        data = [(*d, r.get("valid_from", valid_from), r.get("valid_to")) for d, r in zip(data, rows, strict=True)]
+        df = spark.createDataFrame(data, T.StructType([*schema.fields, *scd2]))
+        df = df.withColumn("is_current", F.col("valid_to").isNull())
+        df = df.withColumn("_row_hash", F.sha2(F.to_json(F.struct(*schema.fieldNames())), 256))
+        day = (batch_day or valid_from).strftime("%Y%m%d")
+        df = df.withColumn("_batch_id", F.concat(F.lit(f"{name}:"), F.date_format("valid_from", "yyyyMMdd"),
+                                                 F.lit(f":{day}")))
+    if kind in ("event", "reading"):
+        df = df.withColumn("event_date", F.to_date(F.col(event_time)))
+    return df
+
+
+def _cast(value, data_type):
+    from pyspark.sql import types as T
+
+    if value is None:
+        return None
+    if isinstance(data_type, T.DecimalType):
+        return Decimal(str(value))
+    if isinstance(data_type, T.LongType | T.IntegerType):
+        return int(value)
+    if isinstance(data_type, T.DoubleType | T.FloatType):
+        return float(value)
+    return value
+
+
+def write_silver(spark: SparkSession, catalog: Catalog, name: str, rows: list[dict], settings: Settings,
+                 **kw) -> None:
+    """Replace silver.<name> with ``rows`` (events and readings partitioned by event_date)."""
+    from citybrain.lake import spark_io
+
+    df = silver_frame(spark, catalog, name, rows, **kw)
+    parts = ["event_date"] if "event_date" in df.columns else []
+    spark_io.overwrite(df, f"silver.{name}", settings=settings, partition_by=parts)
+
+
+def write_empty_silver(spark: SparkSession, catalog: Catalog, names: list[str], settings: Settings) -> None:
+    """Empty silver tables (schemas only) for every name not already in the lake."""
+    from citybrain.lake import spark_io
+
+    for name in names:
+        if not spark_io.table_exists(spark, f"silver.{name}", settings):
+            write_silver(spark, catalog, name, [], settings)
