@@ -97,8 +97,10 @@ def write_silver(spark: SparkSession, catalog: Catalog, name: str, rows: list[di
 
 def write_empty_silver(spark: SparkSession, catalog: Catalog, names: list[str], settings: Settings) -> None:
     """Empty silver tables (schemas only) for every name not already in the lake."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from citybrain.lake import spark_io
 
-    for name in names:
-        if not spark_io.table_exists(spark, f"silver.{name}", settings):
-            write_silver(spark, catalog, name, [], settings)
+    todo = [n for n in names if not spark_io.table_exists(spark, f"silver.{n}", settings)]
+    with ThreadPoolExecutor(max_workers=4) as pool:  # small commits are latency-bound
+        list(pool.map(lambda n: write_silver(spark, catalog, n, [], settings), todo))
