@@ -39,10 +39,6 @@ def _obj(values) -> np.ndarray:
     return np.asarray(values, dtype=object)
 
 
-def _select(view: Columns, mask: np.ndarray) -> Columns:
-    return {k: v[mask] for k, v in view.items()}
-
-
 def _n_events(rng: np.random.Generator, per_day: float, day: int, backlog: int = BACKLOG) -> tuple[int, np.ndarray]:
     """How many one-shot events to publish and the day offset of each (day 0 carries a backlog)."""
     days = np.arange(-backlog, 1) if day == 0 else np.asarray([0])
@@ -1072,7 +1068,9 @@ def _cast(item: ItemSpec, values: np.ndarray, n: int) -> pd.Series | pd.api.exte
 
 def conform(res: ResourceSpec, cols: Columns, w: World, rng: np.random.Generator) -> tuple[pd.DataFrame, list[str]]:
     """The frame of exactly the catalogue items (in order, cast to their types) and items filled generically."""
-    n = len(next(iter(cols.values()))) if cols else 0
+    n = getattr(cols, "n", None)
+    if n is None:
+        n = len(cols[next(iter(cols))]) if cols else 0
     out, generic = {}, []
     for item in res.items:
         if item.name in cols:
@@ -1104,5 +1102,6 @@ def build_frame(res: ResourceSpec, w: World, day: int) -> tuple[pd.DataFrame, li
         # a resource without a builder still gets rows (an inventory of generic values)
         n = max(10, int(100 * w.city.scale)) if day == 0 else 0
         cols = {res.items[0].name: _obj(np.char.add("R", zpad(np.arange(n), 9)))} if res.items else {}
-    cols = {k: v for k, v in cols.items() if not k.startswith("_")}
+    for k in [k for k in cols if k.startswith("_")]:
+        del cols[k]
     return conform(res, cols, w, rng)

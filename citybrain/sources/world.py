@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,43 @@ EDUCATION = {"none": None, "primary": "80", "junior": "70", "senior": "60", "col
 RESIDENCE = {"active": "1", "moved_out": "2", "deceased": "3"}
 ENTITY_STATUS = {"active": "1", "revoked": "2", "deregistered": "3"}
 ORG_STATUS = {"active": "1", "revoked": "2", "deregistered": "3"}
+
+
+class LazyColumns(MutableMapping):
+    """Columns computed only when a resource asks for them (a view has many; a resource uses a few)."""
+
+    def __init__(self, n: int, fns: dict[str, Callable[[], np.ndarray]]):
+        self.n = n
+        self._fns = dict(fns)
+        self._vals: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._vals:
+            if key not in self._fns:
+                raise KeyError(key)
+            self._vals[key] = self._fns.pop(key)()
+        return self._vals[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        self._fns.pop(key, None)
+        self._vals[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        if key in self._vals:
+            del self._vals[key]
+        elif key in self._fns:
+            del self._fns[key]
+        else:
+            raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._vals or key in self._fns
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self._vals, *(k for k in self._fns if k not in self._vals)])
+
+    def __len__(self) -> int:
+        return len(self._vals) + sum(1 for k in self._fns if k not in self._vals)
 
 
 def _mapped(series: pd.Series, mapping: dict, rows: np.ndarray) -> np.ndarray:
@@ -121,59 +159,72 @@ class World:
         """9-digit street (乡镇街道) codes."""
         return self.city.streets["street_code"].to_numpy()[np.asarray(street_idx, dtype=np.int64)]
 
-    def address_view(self, address_id: np.ndarray) -> dict[str, np.ndarray]:
+    def address_view(self, address_id: np.ndarray) -> LazyColumns:
         """Address text, code, coordinates, building of address surrogate keys."""
         a = self.city.addresses
         aid = np.asarray(address_id, dtype=np.int64)
-        return {"address": a["address"].to_numpy()[aid], "address_code": self.city.address_code(aid).astype(object),
-                "longitude": a["lon"].to_numpy()[aid].round(6), "latitude": a["lat"].to_numpy()[aid].round(6),
-                "building_code": self.city.building_code(a["building_id"].to_numpy()[aid]).astype(object),
-                "district_code": a["district_code"].to_numpy()[aid],
-                "street_code": self.street_codes(a["street_idx"].to_numpy()[aid])}
+        return LazyColumns(len(aid), {
+            "address": lambda: a["address"].to_numpy()[aid],
+            "address_code": lambda: self.city.address_code(aid).astype(object),
+            "longitude": lambda: a["lon"].to_numpy()[aid].round(6),
+            "latitude": lambda: a["lat"].to_numpy()[aid].round(6),
+            "building_code": lambda: self.city.building_code(a["building_id"].to_numpy()[aid]).astype(object),
+            "district_code": lambda: a["district_code"].to_numpy()[aid],
+            "street_code": lambda: self.street_codes(a["street_idx"].to_numpy()[aid]),
+        })
 
-    def person_view(self, pids: np.ndarray) -> dict[str, np.ndarray]:
+    def person_view(self, pids: np.ndarray) -> LazyColumns:
         """Authoritative person attributes (as the population registry holds them) for person keys."""
         p = self.city.persons
         pid = np.asarray(pids, dtype=np.int64)
-        sex = p["sex"].to_numpy()[pid]
         addr = self.address_view(p["address_id"].to_numpy()[pid])
-        rel = p["relation"].to_numpy()[pid]
-        rel_code = np.where(rel == "head", "02", np.where(rel == "spouse", "10", np.where(
-            rel == "parent", "50", np.where(sex == 1, "20", "30"))))
-        return {
-            "id_number": p["id_number"].to_numpy()[pid], "name": p["name"].to_numpy()[pid],
-            "sex": sex.astype(str).astype(object), "birth_date": fmt_dates(p["birth_date"].to_numpy()[pid]),
-            "ethnicity": p["ethnicity"].to_numpy()[pid], "phone": p["phone"].to_numpy()[pid],
-            "marital_status": _mapped(p["marital"], MARITAL, pid),
-            "education_level": _mapped(p["education"], EDUCATION, pid),
-            "household_id": self.city.household_no(p["household_id"].to_numpy()[pid]).astype(object),
-            "relation_to_head": rel_code.astype(object),
-            "residence_status": _mapped(p["status"], RESIDENCE, pid),
-            "address": addr["address"], "address_code": addr["address_code"], "building_code": addr["building_code"],
-            "district_code": p["district_code"].to_numpy()[pid],
-            "street_code": self.street_codes(p["street_idx"].to_numpy()[pid]),
-            "updated_at": fmt_times(p["updated_at"].to_numpy()[pid]),
-        }
 
-    def entity_view(self, eids: np.ndarray) -> dict[str, np.ndarray]:
+        def relation() -> np.ndarray:
+            sex = p["sex"].to_numpy()[pid]
+            rel = p["relation"].to_numpy()[pid]
+            return np.where(rel == "head", "02", np.where(rel == "spouse", "10", np.where(
+                rel == "parent", "50", np.where(sex == 1, "20", "30")))).astype(object)
+
+        return LazyColumns(len(pid), {
+            "id_number": lambda: p["id_number"].to_numpy()[pid], "name": lambda: p["name"].to_numpy()[pid],
+            "sex": lambda: p["sex"].to_numpy()[pid].astype(str).astype(object),
+            "birth_date": lambda: fmt_dates(p["birth_date"].to_numpy()[pid]),
+            "ethnicity": lambda: p["ethnicity"].to_numpy()[pid], "phone": lambda: p["phone"].to_numpy()[pid],
+            "marital_status": lambda: _mapped(p["marital"], MARITAL, pid),
+            "education_level": lambda: _mapped(p["education"], EDUCATION, pid),
+            "household_id": lambda: self.city.household_no(p["household_id"].to_numpy()[pid]).astype(object),
+            "relation_to_head": relation,
+            "residence_status": lambda: _mapped(p["status"], RESIDENCE, pid),
+            "address": lambda: addr["address"], "address_code": lambda: addr["address_code"],
+            "building_code": lambda: addr["building_code"],
+            "district_code": lambda: p["district_code"].to_numpy()[pid],
+            "street_code": lambda: self.street_codes(p["street_idx"].to_numpy()[pid]),
+            "updated_at": lambda: fmt_times(p["updated_at"].to_numpy()[pid]),
+        })
+
+    def entity_view(self, eids: np.ndarray) -> LazyColumns:
         """Authoritative legal-entity attributes (as the market regulator holds them) for entity keys."""
         e = self.city.entities
         eid = np.asarray(eids, dtype=np.int64)
-        rep = e["legal_rep_pid"].to_numpy()[eid]
         p = self.city.persons
         addr = self.address_view(e["address_id"].to_numpy()[eid])
-        return {
-            "credit_code": e["credit_code"].to_numpy()[eid], "name": e["name"].to_numpy()[eid],
-            "legal_rep_name": p["name"].to_numpy()[rep], "legal_rep_id": p["id_number"].to_numpy()[rep],
-            "address": addr["address"], "address_code": addr["address_code"],
-            "longitude": addr["longitude"], "latitude": addr["latitude"],
-            "district_code": e["district_code"].to_numpy()[eid], "phone": e["phone"].to_numpy()[eid],
-            "established_date": fmt_dates(e["established"].to_numpy()[eid]),
-            "industry_code": e["industry"].to_numpy()[eid],
-            "registered_capital": e["capital"].to_numpy()[eid].round(4),
-            "status": _mapped(e["status"], ENTITY_STATUS, eid),
-            "updated_at": fmt_times(e["updated_at"].to_numpy()[eid]),
-        }
+
+        def rep() -> np.ndarray:
+            return e["legal_rep_pid"].to_numpy()[eid]
+
+        return LazyColumns(len(eid), {
+            "credit_code": lambda: e["credit_code"].to_numpy()[eid], "name": lambda: e["name"].to_numpy()[eid],
+            "legal_rep_name": lambda: p["name"].to_numpy()[rep()],
+            "legal_rep_id": lambda: p["id_number"].to_numpy()[rep()],
+            "address": lambda: addr["address"], "address_code": lambda: addr["address_code"],
+            "longitude": lambda: addr["longitude"], "latitude": lambda: addr["latitude"],
+            "district_code": lambda: e["district_code"].to_numpy()[eid], "phone": lambda: e["phone"].to_numpy()[eid],
+            "established_date": lambda: fmt_dates(e["established"].to_numpy()[eid]),
+            "industry_code": lambda: e["industry"].to_numpy()[eid],
+            "registered_capital": lambda: e["capital"].to_numpy()[eid].round(4),
+            "status": lambda: _mapped(e["status"], ENTITY_STATUS, eid),
+            "updated_at": lambda: fmt_times(e["updated_at"].to_numpy()[eid]),
+        })
 
     def person_changed(self, pids: np.ndarray, day: int) -> np.ndarray:
         """Mask of persons whose registry record changed on ``day`` (all on day 0)."""

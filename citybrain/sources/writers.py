@@ -107,7 +107,6 @@ class DatabaseWriter:
                     cur.execute("PRAGMA journal_mode=OFF")
                     cur.execute("PRAGMA synchronous=OFF")
                     cur.execute("PRAGMA temp_store=MEMORY")
-                    cur.execute("PRAGMA cache_size=-65536")
                     cur.close()
             self.engines[database] = eng
         return self.engines[database]
