@@ -14,7 +14,7 @@ from pathlib import Path
 from citybrain.ingest import audit
 from citybrain.ingest.batches import LOADED, SKIPPED, Batch, make_batch_id, utcnow
 from citybrain.ingest.control_io import read_rows
-from citybrain.ingest.landing import batch_dir, read_manifest, sha256_file, write_manifest
+from citybrain.ingest.landing import batch_dir, landing_root, read_manifest, sha256_file, write_manifest
 from citybrain.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def pull_catalog(resource_name: str, provider: str, batch_date: date, settings: 
     columns = list(rows[0]) if rows else []
     table = pa.table({c: pa.array([as_text(r[c]) for r in rows], pa.string()) for c in columns})
     source = f"catalog:{resource_name}"
-    tmp = settings.var_dir / f".{resource_name}.parquet.tmp"
+    tmp = landing_root(settings) / f".{resource_name}.parquet.tmp"
     tmp.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, tmp)
     checksum = sha256_file(tmp)

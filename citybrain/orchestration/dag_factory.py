@@ -81,7 +81,8 @@ tables by watermark `incremental_key > watermark` up to the end of the logical d
 Operate: re-running a date adds no rows; param `reload=true` re-loads the date's batches from
 landing (replacing them); param `batch_date` overrides the logical date. Backfill with
 `airflow backfill create --dag-id ingest_{department.code.lower()} --from-date ... --to-date ...`
-(one run at a time). Results: `citybrain status`.
+(one run at a time, oldest first; not `--run-backwards`: the newest date would pull the whole
+watermark window). Results: `citybrain status`.
 """
 
 
@@ -96,22 +97,17 @@ def _pull(resource: str, params=None, logical_date=None, dag_run=None, run_id=No
 
 
 def _load(batches: list[dict], outlet_events=None) -> list[dict]:
-    """Load the landed batches into bronze; skipped when there was nothing new."""
+    """Load the landed batches into bronze; skipped (no JVM started, no Asset event) when nothing was new."""
     from airflow.sdk.exceptions import AirflowSkipException
 
     from citybrain.ingest.load import load_resource
     from citybrain.orchestration.assets import lake_asset
 
-    if all(b["status"] != "pending" for b in batches):
-        from citybrain.ingest.audit import record_batches
-        from citybrain.ingest.batches import Batch, utcnow
-
-        done = [Batch.from_dict({**b, "finished_at": utcnow().isoformat()}) for b in batches]
-        record_batches(done)
-        raise AirflowSkipException("nothing to load: " + "; ".join(f"{b.status}: {b.reason}" for b in done))
     results = load_resource(batches)
-    if outlet_events is not None and results:
-        loaded = [r for r in results if r["status"] == "loaded"]
+    if not any(r["status"] in ("loaded", "rejected") for r in results):
+        raise AirflowSkipException("nothing to load: " + "; ".join(f"{r['status']}: {r['reason']}" for r in results))
+    loaded = [r for r in results if r["status"] == "loaded"]
+    if outlet_events is not None:
         outlet_events[lake_asset(f"bronze.{results[0]['resource']}")].extra = {
             "batches": [r["batch_id"] for r in loaded],
             "rows_loaded": sum(r["rows_loaded"] for r in loaded),
