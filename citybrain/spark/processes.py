@@ -63,7 +63,8 @@ def daemon_env(extra: dict[str, str] | None = None, *, host: str = "127.0.0.1") 
         "PYSPARK_DRIVER_PYTHON": os.environ.get("PYSPARK_DRIVER_PYTHON", sys.executable),
         # Master and worker daemons need little heap; executors get their own.
         "SPARK_DAEMON_MEMORY": os.environ.get("SPARK_DAEMON_MEMORY", "512m"),
-        "SPARK_DAEMON_JAVA_OPTS": f"-Dlog4j2.configurationFile={LOG4J_CONF}",
+        # Master and worker only coordinate: the C1 compiler and serial GC start faster and cost less CPU.
+        "SPARK_DAEMON_JAVA_OPTS": f"-Dlog4j2.configurationFile={LOG4J_CONF} -XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
         "SPARK_NO_DAEMONIZE": "1",
     }
     env.update(extra or {})
