@@ -306,6 +306,7 @@ def geo_land_parcel(w: World, day: int, rng) -> Columns:
 
 
 def _facility_entities(w: World, kind: str, day: int) -> tuple[pd.DataFrame, np.ndarray, Columns]:
+    """Rows of an inventory whose members are legal entities, with the entities' register attributes."""
     f = w.fac[kind]
     rows = w.emit(f, day)
     eid = f["eid"].to_numpy()[rows]
@@ -747,16 +748,9 @@ def credit_redblack_list(w: World, day: int, rng) -> Columns:
 # -- environment, safety, urban assets ------------------------------------------------------------
 
 
-def _industrial(w: World, kind: str, day: int) -> tuple[pd.DataFrame, np.ndarray, Columns]:
-    f = w.fac[kind]
-    rows = w.emit(f, day)
-    eid = f["eid"].to_numpy()[rows]
-    return f.iloc[rows], eid, w.entity_view(eid)
-
-
 @builder("env_pollution_source")
 def env_pollution_source(w: World, day: int, rng) -> Columns:
-    f, eid, v = _industrial(w, "pollution", day)
+    f, eid, v = _facility_entities(w, "pollution", day)
     v.update({"source_type": w.choose(eid, "pstype", ["1", "2", "3", "4", "5"], [3, 4, 2, 1, 1]),
               "control_level": w.choose(eid, "pctl", ["1", "2", "3", "9"], [1, 2, 4, 3]),
               "permit_no": _obj(np.char.add(v["credit_code"].astype("U18"), "001P")),
@@ -766,7 +760,7 @@ def env_pollution_source(w: World, day: int, rng) -> Columns:
 
 @builder("safety_hazchem_enterprise")
 def safety_hazchem_enterprise(w: World, day: int, rng) -> Columns:
-    f, eid, v = _industrial(w, "hazchem", day)
+    f, eid, v = _facility_entities(w, "hazchem", day)
     v.update({"hazard_source_level": f["level"].to_numpy().astype(str),
               "chemicals": w.choose(eid, "chem", ["液氨", "硫酸、盐酸", "甲醇", "液化石油气", "氯气"]),
               "permit_no": _obj(np.char.add("(鲁)WH安许证字[2024]", zpad(eid, 6))),

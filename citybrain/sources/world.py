@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, MutableMapping
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from citybrain.sources.city import City, DayChanges, default_districts
 from citybrain.sources.clock import SimClock, fmt_dates, fmt_times, rng_for, stable_choice, stable_uniform
@@ -85,7 +83,6 @@ class World:
         self.fac = Facilities(self.city, seed)
         self.cases = CaseStreams(self.city, seed, spec.grid_event_limits, self.fac["component"])
         self.cases.start()
-        self.departments = self._departments(spec.root)
         e = self.city.entities
         self.employers = np.flatnonzero((e["kind"].to_numpy() == "enterprise") & (e["status"].to_numpy() == "active"))
         self.day = 0
@@ -95,18 +92,11 @@ class World:
         self._n_parcels = 0
         self._assign_parcels(0)
 
-    @staticmethod
-    def _departments(root: Path) -> dict[str, dict]:
-        path = Path(root) / "departments.yaml"
-        if not path.exists():
-            return {}
-        body = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return {d["code"]: d for d in body.get("departments") or []}
-
     def dept(self, code: str) -> tuple[str, str]:
         """(name, unified social credit code) of a provider department."""
-        d = self.departments.get(code) or {}
-        return d.get("name_zh", f"烟台市{code}"), d.get("org_code", "11370600MB0000000X")
+        if code not in self.spec.departments:
+            raise KeyError(f"{self.spec.root}/departments.yaml has no department {code!r}")
+        return self.spec.departments[code]
 
     def advance(self, day: int) -> None:
         """Move every part of the world to ``day``."""
