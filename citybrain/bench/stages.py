@@ -67,3 +67,27 @@ def duckdb_read(scale: float, ctx: dict) -> dict:
         "(SELECT count(*) FROM (SELECT district_code, sum(value) FROM smoke.bench_rows GROUP BY 1))"
     ).fetchone()
     return {"rows": rows, "groups": groups}
+
+
+@stage("generate")
+def generate(scale: float, ctx: dict) -> dict:
+    """Every department source for one day, generated in a child process (its own peak RSS)."""
+    from citybrain.sources.bench import bench_generate
+
+    return bench_generate(scale, out_dir=ctx["settings"].bench_dir)
+
+
+def _register_stage_modules() -> None:
+    """Later stages register themselves from their own packages, in pipeline order."""
+    import importlib
+
+    for module in ("citybrain.ingest.bench", "citybrain.conform.bench", "citybrain.gold.bench",
+                   "citybrain.spark.bench"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:  # a stage module that exists but cannot import is a real error
+                raise
+
+
+_register_stage_modules()
