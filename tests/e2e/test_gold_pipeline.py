@@ -126,8 +126,7 @@ def test_panorama_has_a_card_per_indicator_and_a_screenshot(gold_lake, first_run
     from citybrain.gold.job import render_panorama
 
     settings, cat, _ = gold_lake
-    if chromium_path() is None:
-        pytest.skip("no chromium on PATH")
+    assert chromium_path() is not None, "Chromium is missing: apt-get install chromium (.ci/run installs it)"
     summary = render_panorama({}, settings)
     index = summary["dashboard"]
     dom = dump_dom(__import__("pathlib").Path(index))
