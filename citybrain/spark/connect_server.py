@@ -89,7 +89,7 @@ def connect_server_command(
 
 
 def connect_server_env(host: str) -> dict[str, str]:
-    return daemon_env(host=host)
+    return daemon_env(host=host, coordinator=False)
 
 
 def start_connect_server(

@@ -48,8 +48,17 @@ def is_loopback(host: str) -> bool:
     return host == "localhost" or host.startswith("127.")
 
 
-def daemon_env(extra: dict[str, str] | None = None, *, host: str = "127.0.0.1") -> dict[str, str]:
-    """Environment of a daemon serving on `host`: this Python for PySpark workers, Spark's own home, quiet logs."""
+# Master and worker only coordinate: the C1 compiler and serial GC start faster and cost less CPU.
+COORDINATOR_JAVA_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+
+
+def daemon_env(extra: dict[str, str] | None = None, *, host: str = "127.0.0.1", coordinator: bool = True
+               ) -> dict[str, str]:
+    """Environment of a daemon serving on `host`: this Python for PySpark workers, Spark's own home, quiet logs.
+
+    `coordinator` (master, worker) adds light JVM options; the Connect server is a driver doing real work,
+    and spark-submit passes the daemon options to it too, so it keeps the driver's own.
+    """
     env = dict(os.environ)
     if is_loopback(host):
         env["SPARK_LOCAL_IP"] = host
@@ -63,8 +72,8 @@ def daemon_env(extra: dict[str, str] | None = None, *, host: str = "127.0.0.1") 
         "PYSPARK_DRIVER_PYTHON": os.environ.get("PYSPARK_DRIVER_PYTHON", sys.executable),
         # Master and worker daemons need little heap; executors get their own.
         "SPARK_DAEMON_MEMORY": os.environ.get("SPARK_DAEMON_MEMORY", "512m"),
-        # Master and worker only coordinate: the C1 compiler and serial GC start faster and cost less CPU.
-        "SPARK_DAEMON_JAVA_OPTS": f"-Dlog4j2.configurationFile={LOG4J_CONF} -XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+        "SPARK_DAEMON_JAVA_OPTS": f"-Dlog4j2.configurationFile={LOG4J_CONF}"
+                                  + (f" {COORDINATOR_JAVA_OPTS}" if coordinator else ""),
         "SPARK_NO_DAEMONIZE": "1",
     }
     env.update(extra or {})
