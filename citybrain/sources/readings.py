@@ -171,13 +171,18 @@ def gdp(w: World, day: int, rng) -> Columns:
 
 
 def resident_population(w: World, day: int, rng) -> Columns:
-    """Year-end resident population per district (2016-2025), from the register on day 0."""
+    """Resident population per district: year-ends since 2016 plus the current year's latest estimate.
+
+    The estimate (as of the eve of day 0) lets per-resident indicators of the current year have a
+    denominator; statistics bureaus publish such interim figures before the year-end census.
+    """
     if day != 0:
         return {"district_code": np.empty(0, object)}
     p = w.city.persons
     active = p["status"].to_numpy() == "active"
     codes = w.city.district_codes()
-    years = np.arange(2016, w.clock.start.year)
+    years = np.arange(2016, w.clock.start.year + 1)
+    eve = w.clock.start - dt.timedelta(days=1)
     age = w.city.ages(0)
     rows: dict[str, list] = {k: [] for k in ("district_code", "year", "as_of_date", "resident_population",
                                              "registered_population", "households", "aged_0_14", "aged_16_59",
@@ -187,11 +192,12 @@ def resident_population(w: World, day: int, rng) -> Columns:
         m = active & (p["district_code"].to_numpy() == c)
         reg = int(m.sum())
         for y in years:
-            back = (1.003 ** (w.clock.start.year - 1 - y))
+            current = y == w.clock.start.year
+            back = 1.0 if current else (1.003 ** (w.clock.start.year - 1 - y))
             f = back * (1 + 0.02 * (c[4] == "0"))
             rows["district_code"].append(c)
             rows["year"].append(int(y))
-            rows["as_of_date"].append(f"{y}-12-31")
+            rows["as_of_date"].append(eve.isoformat() if current else f"{y}-12-31")
             rows["resident_population"].append(int(reg * f))
             rows["registered_population"].append(int(reg * back))
             rows["households"].append(int((hh["district_code"].to_numpy() == c).sum() * back))
@@ -200,7 +206,7 @@ def resident_population(w: World, day: int, rng) -> Columns:
             rows["aged_60_plus"].append(int((m & (age >= 60)).sum() * back))
             rows["aged_65_plus"].append(int((m & (age >= 65)).sum() * back))
             rows["urban_population"].append(int(reg * f * (0.82 if c[4] == "0" else 0.55)))
-            rows["updated_at"].append(f"{y + 1}-03-15 10:00:00")
+            rows["updated_at"].append(f"{eve.isoformat()} 18:00:00" if current else f"{y + 1}-03-15 10:00:00")
     return {k: np.asarray(v, dtype=object) for k, v in rows.items()}
 
 
