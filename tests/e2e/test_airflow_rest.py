@@ -55,10 +55,13 @@ def e2e_settings(tmp_path_factory):
 
     var = tmp_path_factory.mktemp("airflow-e2e") / "var"
     settings = Settings(var_dir=var)
-    migrate_db(settings)
-    ensure_passwords_file(settings)
-    generate_sources(settings, scale=0.002, seed=42, days=1)
-    return settings
+    with pytest.MonkeyPatch.context() as mp:
+        # airflow_env keeps an inherited metadata DB URL: the test session's dag.test DB is not ours
+        mp.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{settings.airflow_home / 'airflow.db'}")
+        migrate_db(settings)
+        ensure_passwords_file(settings)
+        generate_sources(settings, scale=0.002, seed=42, days=1)
+        yield settings
 
 
 @pytest.fixture(scope="module")

@@ -195,3 +195,27 @@ def test_backfill_of_successive_dates_slices_files_by_name_and_tables_by_waterma
     finally:
         monkeypatch.undo()
         reset_settings()
+
+
+def test_a_failing_resource_does_not_block_its_siblings(airflow_db, generated_sources, source_days, tmp_path,
+                                                        monkeypatch):
+    from datetime import timedelta
+
+    from citybrain.ingest import run_ingestion
+    from citybrain.ingest.run import IngestionFailed
+    from citybrain.orchestration import policy
+    from citybrain.settings import reset_settings
+
+    monkeypatch.setitem(policy.DEFAULT_ARGS, "retry_delay", timedelta(seconds=1))  # the retry fails alike: don't wait
+    monkeypatch.setenv("CITYBRAIN_LAKE_URI", str(tmp_path / "lake"))
+    # CMB's database is unreachable: its two database resources fail, its file drop still loads
+    monkeypatch.setenv("CITYBRAIN_SOURCE_URL_CMB", f"sqlite:///{tmp_path}/no/such/dir/cmb.sqlite")
+    reset_settings()
+    try:
+        with pytest.raises(IngestionFailed, match="ingest_cmb") as caught:
+            run_ingestion(source_days[0], ["CMB"], strict=True)
+        status = {r["resource"]: r["status"] for r in caught.value.results}
+        assert status == {"grid_component": "loaded", "grid_event": "failed", "city_streetlight": "failed"}
+    finally:
+        monkeypatch.undo()
+        reset_settings()
