@@ -11,8 +11,8 @@ from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 
 RENAME_SIMILARITY = 0.6  # name similarity (0..1) above which an unknown column may replace a missing one
-# Characters Delta rejects in column names (without column mapping).
-_BAD_NAME_CHARS = re.compile(r"[ ,;{}()\n\t=]+")
+# Characters Delta rejects in column names (without column mapping), and Spark's struct dot and quote.
+_BAD_NAME_CHARS = re.compile(r"[ ,;{}()\n\t=.`]+")
 
 
 @dataclass(frozen=True)

@@ -175,11 +175,11 @@ def advance_watermark(batches: list[Batch], resource: Resource, settings: Settin
 
     if resource.source.kind != "database" or not resource.incremental_key:
         return
-    top = watermarks.max_watermark(b.watermark_to for b in batches)
     current = watermarks.current_watermark(resource.name, settings)
-    if watermarks.is_after(top, current):
-        batch_id = next(b.batch_id for b in batches if b.watermark_to == top)
-        watermarks.advance_watermark(resource.name, resource.incremental_key, top, batch_id, settings)
+    new = watermarks.next_watermark(current, watermarks.max_watermark(b.watermark_to for b in batches))
+    if new != current:
+        batch_id = next(b.batch_id for b in batches if b.watermark_to == new)
+        watermarks.advance_watermark(resource.name, resource.incremental_key, new, batch_id, settings)
 
 
 def quarantine_predicate(batches: list[Batch]) -> str:

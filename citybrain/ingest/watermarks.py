@@ -8,7 +8,7 @@ Variables.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from citybrain.ingest.batches import utcnow
@@ -67,8 +67,6 @@ def next_watermark(current: str | None, pulled_max: str | None) -> str | None:
 
 def upper_bound(batch_date: date) -> str:
     """Exclusive upper end of a database pull for `batch_date`: the next midnight, as source text."""
-    from datetime import timedelta
-
     return f"{batch_date + timedelta(days=1):%Y-%m-%d} 00:00:00"
 
 

@@ -56,6 +56,7 @@ def test_drift_json_and_summary_name_the_rename():
         ("remark", set(), "remark"),
         ("备注 (new)", set(), "备注_new_"),  # spaces and brackets are not allowed in Delta column names
         ("_batch_id", set(), "src_batch_id"),  # lineage columns own the leading underscore
+        ("a.b", set(), "a_b"),  # Spark would read a dot as a struct field
         ("remark", {"remark"}, "remark_2"),
     ],
 )
