@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from citybrain.lake import arrow_io
-from citybrain.lake.arrow_io import _delta_rs_uri, _storage_options  # one place decides URIs and credentials
-from citybrain.lake.names import table_uri
 from citybrain.settings import Settings, get_settings
 
 Columns = Sequence[tuple[str, str]]  # (name, kind) with kind in string | long | date | timestamp
@@ -27,15 +25,13 @@ def arrow_schema(columns: Columns):
 def append_rows(table: str, columns: Columns, rows: list[tuple], settings: Settings | None = None) -> None:
     """Append rows (tuples in column order; naive datetimes are UTC) to a control table, creating it."""
     import pyarrow as pa
-    from deltalake import write_deltalake
 
     if not rows:
         return
     settings = settings or get_settings()
     schema = arrow_schema(columns)
     data = pa.Table.from_pylist([dict(zip([n for n, _ in columns], row, strict=True)) for row in rows], schema)
-    write_deltalake(_delta_rs_uri(table_uri(table, settings)), data, mode="append",
-                    storage_options=_storage_options(settings))
+    arrow_io.append_arrow(table, data, settings=settings)
 
 
 def read_rows(table: str, resource: str | None = None, settings: Settings | None = None) -> list[dict]:

@@ -104,3 +104,12 @@ def duckdb_connect(
             f'CREATE OR REPLACE VIEW "{name.layer}"."{name.table}" AS SELECT * FROM "__arrow_{name.layer}_{name.table}"'
         )
     return con
+
+
+def append_arrow(name: str | TableName, data: pa.Table, *, settings: Settings | None = None) -> None:
+    """Append an Arrow table without Spark (small control and audit tables); creates the table."""
+    from deltalake import write_deltalake
+
+    settings = settings or get_settings()
+    write_deltalake(_delta_rs_uri(table_uri(name, settings)), data, mode="append",
+                    storage_options=_storage_options(settings))
