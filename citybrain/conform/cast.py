@@ -1,0 +1,103 @@
+"""Cast standardised text to the catalogue types; a value that does not cast is a violation, never a null.
+
+Types (STANDARDS section 1): C/M string, N decimal(length, scale) (double without a length),
+Y decimal(18,2), D date, T timestamp, L boolean, I long, F float, B double, G binary.
+Violations are SQL structs (rule_id, item, detail) collected into the ``_violations`` array.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+
+from citybrain.conform.catalog import ItemDef, ResourceDef
+from citybrain.conform.sql import col, lit, to_column
+
+VIOLATIONS = "_violations"
+VIOLATION_TYPE = "array<struct<rule_id:string,item:string,detail:string>>"
+
+_TYPE_WORDS = {
+    "D": "a date (yyyy-MM-dd, yyyy/MM/dd, yyyyMMdd or yyyy年M月d日)",
+    "T": "a date and time (a date as for D items plus HH:mm[:ss])",
+    "N": "a number", "Y": "an amount of money", "F": "a number", "B": "a number",
+    "I": "a whole number", "L": "a yes/no value (true/false, 1/0, 是/否, Y/N)", "G": "binary data",
+}
+_RULE_SUFFIX = {"D": "date", "T": "timestamp", "L": "boolean", "G": "binary", "I": "integer"}
+
+Check = tuple[str, str]  # (failure condition, violation struct), both SQL text
+
+
+def spark_type_name(item: ItemDef) -> str:
+    """Spark SQL type of an item (the catalogue's mapping, citybrain.catalog.schemas)."""
+    simple = {"C": "string", "M": "string", "D": "date", "T": "timestamp", "L": "boolean", "I": "bigint",
+              "F": "float", "B": "double", "G": "binary"}
+    if item.type in simple:
+        return simple[item.type]
+    if item.type == "Y":
+        return "decimal(18,2)"
+    if item.length:
+        return f"decimal({min(item.length, 38)},{item.scale or 0})"
+    return "double"
+
+
+def violation(rule_id: str, item: str | None, detail: str, *, detail_is_sql: bool = False) -> str:
+    """One violation struct; ``detail`` is text, or SQL text when ``detail_is_sql``."""
+    d = detail if detail_is_sql else lit(detail)
+    return (f"named_struct('rule_id', {lit(rule_id)}, 'item', CAST({lit(item)} AS STRING), "
+            f"'detail', CAST({d} AS STRING))")
+
+
+def collect(checks: list[Check]) -> str:
+    """SQL array of the violations whose condition holds (a null condition counts as a pass)."""
+    if not checks:
+        return f"CAST(array() AS {VIOLATION_TYPE})"
+    whens = ", ".join(f"CASE WHEN coalesce({cond}, FALSE) THEN {v} END" for cond, v in checks)
+    return f"CAST(filter(array({whens}), x -> x IS NOT NULL) AS {VIOLATION_TYPE})"
+
+
+def cast_expr(x: str, item: ItemDef) -> str:
+    """The typed value of standardised text (null when it does not cast)."""
+    target = spark_type_name(item)
+    # standardise wrote dates and times as yyyy-MM-dd[ HH:mm:ss[.f]]: other shapes Spark's cast would also
+    # accept ('2024-1-5') are not catalogue forms
+    if item.type == "D":
+        return f"CASE WHEN length({x}) = 10 THEN try_cast({x} AS date) END"
+    if item.type == "T":
+        return (f"CASE WHEN length({x}) BETWEEN 19 AND 26 AND substring({x}, 11, 1) = ' ' "
+                f"THEN try_cast({x} AS timestamp) END")
+    if target in ("float", "double"):
+        typed = f"try_cast({x} AS {target})"
+        return f"CASE WHEN NOT isnan({typed}) AND abs({typed}) != CAST('Infinity' AS DOUBLE) THEN {typed} END"
+    return x if target == "string" else f"try_cast({x} AS {target})"
+
+
+def parse_check(x: str, typed: str, item: ItemDef) -> Check | None:
+    """(condition, violation) when text is present but is not a value of the item's type."""
+    if item.type in ("C", "M"):
+        return None
+    what = _TYPE_WORDS.get(item.type, item.type)
+    if spark_type_name(item).startswith("decimal"):
+        what += f" fitting {spark_type_name(item)}"
+    return (f"{x} IS NOT NULL AND {typed} IS NULL",
+            violation("conform.type." + _RULE_SUFFIX.get(item.type, "number"), item.name, f"is not {what}"))
+
+
+def transform(df: DataFrame, resource: ResourceDef) -> DataFrame:
+    """Item columns cast to their catalogue types; ``_violations`` gets one entry per value that did not cast."""
+    checks: list[Check] = []
+    cols = []
+    items = {it.name: it for it in resource.items}
+    for name in df.columns:
+        if name == VIOLATIONS:
+            continue
+        if name not in items:
+            cols.append(to_column(col(name)))
+            continue
+        typed = cast_expr(col(name), items[name])
+        cols.append(to_column(typed, name))
+        check = parse_check(col(name), typed, items[name])
+        if check:
+            checks.append(check)
+    new = collect(checks)
+    if VIOLATIONS in df.columns:
+        new = f"concat({col(VIOLATIONS)}, {new})"
+    return df.select(*cols, to_column(new, VIOLATIONS))

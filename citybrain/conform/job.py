@@ -1,0 +1,550 @@
+"""The conform job: pending bronze batches of every resource -> silver, quarantine, golden records, verification.
+
+A run conforms only bronze batches not yet in `control.conformed_batches`, resource by resource
+(referenced resources first), then refreshes golden records and discrepancies for the entity keys
+those batches touched, and records every batch's row accounting last: a run that fails part way is
+simply run again (every write is idempotent: replaceWhere per batch, MERGE on keys).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from citybrain.conform.catalog import ConformCatalog, EntityDef, ResourceDef, load_catalog
+from citybrain.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+CONFORMED_TABLE = "control.conformed_batches"
+BATCHES_TABLE = "control.batches"
+QUARANTINE_TABLE = "quarantine.rejected_rows"
+DUPLICATES_TABLE = "silver.superseded_duplicates"
+DISCREPANCIES_TABLE = "silver.discrepancies"
+AGREEMENT_TABLE = "silver.agreement_rates"
+STAGE = "conform"
+CONFORMED_COLUMNS = (("resource", "string"), ("batch_id", "string"), ("rows_in", "long"), ("rows_silver", "long"),
+                     ("rows_quarantined", "long"), ("rows_duplicate", "long"), ("conformed_at", "timestamp"))
+WRITE_ATTEMPTS = 4  # quarantine is shared with ingestion: a concurrent commit on the same resource is retried
+
+
+class AccountingError(RuntimeError):
+    """A batch's rows do not add up: bronze != silver + quarantined + superseded duplicates."""
+
+
+@dataclass(frozen=True)
+class PendingBatch:
+    resource: str
+    batch_id: str
+    batch_date: dt.date
+
+
+@dataclass
+class RunContext:
+    spark: SparkSession
+    catalog: ConformCatalog
+    settings: Settings
+    now: dt.datetime
+    conformed: dict[str, list[str]] = field(default_factory=dict)  # resource -> batch ids conformed this run
+
+
+def silver_table(resource: str) -> str:
+    return f"silver.{resource}"
+
+
+def bronze_table(resource: str) -> str:
+    return f"bronze.{resource}"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+# -- which batches ----------------------------------------------------------------------------
+
+
+def _control_rows(table: str, settings: Settings, columns: list[str], **equals) -> list[dict]:
+    """Rows of a small control log through deltalake (no Spark); [] before its first write."""
+    import pyarrow.compute as pc
+
+    from citybrain.lake import arrow_io
+
+    if not arrow_io.table_exists(table, settings):
+        return []
+    data = arrow_io.read_arrow(table, columns=columns, settings=settings)
+    for column, value in equals.items():
+        data = data.filter(pc.equal(data[column], value))
+    return data.to_pylist()
+
+
+def conformed_batch_ids(resource: str, settings: Settings) -> set[str]:
+    return {r["batch_id"] for r in _control_rows(CONFORMED_TABLE, settings, ["resource", "batch_id"], resource=resource)}
+
+
+def bronze_batches(resource: str, settings: Settings) -> dict[str, dt.date]:
+    """batch id -> batch date of every batch in bronze: from the ingestion audit, else from the table itself."""
+    from citybrain.lake import arrow_io
+
+    if not arrow_io.table_exists(bronze_table(resource), settings):
+        return {}
+    audit = _control_rows(BATCHES_TABLE, settings, ["resource", "batch_id", "logical_date", "status"],
+                          resource=resource)
+    loaded = {r["batch_id"]: r["logical_date"] for r in audit if r["status"] == "loaded"}
+    if loaded:
+        return loaded
+    # bronze written without the audit (tests, hand-made lakes): two narrow columns of the table
+    data = arrow_io.arrow_dataset(bronze_table(resource), settings=settings).to_table(
+        columns=["_batch_id", "_batch_date"])
+    return dict(zip(data["_batch_id"].to_pylist(), data["_batch_date"].to_pylist(), strict=True))
+
+
+def pending_batches(resource: str, settings: Settings, until: dt.date | None = None) -> list[PendingBatch]:
+    """Bronze batches of a resource not yet conformed (up to ``until``), oldest first."""
+    done = conformed_batch_ids(resource, settings)
+    out = [PendingBatch(resource, bid, day) for bid, day in bronze_batches(resource, settings).items()
+           if bid not in done and (until is None or day <= until)]
+    return sorted(out, key=lambda b: (b.batch_date, b.batch_id))
+
+
+# -- Spark helpers ----------------------------------------------------------------------------
+
+
+@contextmanager
+def _no_whole_stage_codegen(spark: SparkSession):
+    """The row pipeline is one wide projection (dozens of regexes and rules per item): whole-stage
+    code generation exceeds the JVM's 64 KB method limit and falls back anyway after a failed compile."""
+    key = "spark.sql.codegen.wholeStage"
+    before = spark.conf.get(key, "true")
+    spark.conf.set(key, "false")
+    try:
+        yield
+    finally:
+        spark.conf.set(key, before)
+
+
+def materialise(df: DataFrame) -> DataFrame:
+    """Persist and compute a DataFrame once (it feeds several writes)."""
+    from pyspark import StorageLevel
+
+    with _no_whole_stage_codegen(df.sparkSession):  # persist() plans the cached query: inside too
+        df = df.persist(StorageLevel.MEMORY_AND_DISK)
+        df.count()
+    return df
+
+
+def _retry(what: str, fn) -> None:
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            fn()
+            return
+        except Exception as exc:  # delta.exceptions.ConcurrentModificationException and subclasses
+            if "Concurrent" not in type(exc).__name__ or attempt == WRITE_ATTEMPTS:
+                raise
+            log.warning("%s: concurrent commit (%s), retrying (%d/%d)", what, type(exc).__name__, attempt,
+                        WRITE_ATTEMPTS)
+            time.sleep(attempt)
+
+
+def _delta(spark: SparkSession, name: str, settings: Settings):
+    from delta.tables import DeltaTable
+
+    from citybrain.lake.names import table_uri
+
+    return DeltaTable.forPath(spark, table_uri(name, settings))
+
+
+def _replace_slice(df: DataFrame, table: str, predicate: str, ctx: RunContext, partition_by: list[str]) -> None:
+    """Replace the rows matching ``predicate`` by ``df`` (creating the table on first use)."""
+    from citybrain.lake import spark_io
+
+    def write() -> None:
+        if not spark_io.table_exists(ctx.spark, table, ctx.settings):
+            spark_io.append(df, table, partition_by=partition_by, settings=ctx.settings)
+        else:
+            spark_io.replace_where(df, table, predicate, settings=ctx.settings)
+
+    _retry(table, write)
+
+
+def _in_list(values) -> str:
+    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+
+
+# -- one resource -----------------------------------------------------------------------------
+
+
+def reference_keys(resource: ResourceDef, ctx: RunContext) -> dict[str, DataFrame]:
+    """For each `references: r.i` of the resource: the values r holds (silver, plus keys r's rows were
+    quarantined under: a row pointing to a record the department sent, however faulty, is no orphan)."""
+    from pyspark.sql import functions as F
+
+    from citybrain.lake import spark_io
+
+    out: dict[str, DataFrame] = {}
+    for it in resource.items:
+        if not it.references or it.references in out:
+            continue
+        ref_res, ref_item = it.references.split(".", 1)
+        if not spark_io.table_exists(ctx.spark, silver_table(ref_res), ctx.settings):
+            log.warning("silver.%s: rule %s of item %s not checked: silver.%s does not exist yet", resource.name,
+                        it.references, it.name, ref_res)
+            continue
+        keys = spark_io.read_table(ctx.spark, silver_table(ref_res), settings=ctx.settings).select(
+            F.col(ref_item).cast("string").alias("_ref_value"))
+        target = ctx.catalog.resources.get(ref_res)
+        if target and list(target.primary_key) == [ref_item] and spark_io.table_exists(
+                ctx.spark, QUARANTINE_TABLE, ctx.settings):
+            quarantined = spark_io.read_table(ctx.spark, QUARANTINE_TABLE, settings=ctx.settings).where(
+                (F.col("resource") == ref_res) & F.col("record_key").isNotNull()).select(
+                F.col("record_key").alias("_ref_value"))
+            keys = keys.unionByName(quarantined)
+        out[it.references] = keys
+    return out
+
+
+def read_bronze(resource: ResourceDef, batches: list[PendingBatch], ctx: RunContext) -> DataFrame:
+    from citybrain.lake import spark_io
+
+    days = ", ".join(sorted({f"DATE'{b.batch_date.isoformat()}'" for b in batches}))
+    predicate = f"_batch_date IN ({days}) AND _batch_id IN ({_in_list(b.batch_id for b in batches)})"
+    return spark_io.read_table(ctx.spark, bronze_table(resource.name), settings=ctx.settings).where(predicate)
+
+
+def write_history(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext) -> int:
+    """SCD2 MERGE of the run's versions into silver.<entity resource>; returns rows upserted."""
+    from citybrain.conform import scd2
+    from citybrain.lake import spark_io
+
+    table = silver_table(resource.name)
+    incoming = scd2.versions(silver_rows, resource)
+    exists = spark_io.table_exists(ctx.spark, table, ctx.settings)
+    existing = spark_io.read_table(ctx.spark, table, settings=ctx.settings) if exists else None
+    changes = materialise(scd2.plan(incoming, existing, resource))
+    try:
+        n = changes.count()
+        if not exists:
+            spark_io.overwrite(changes, table, settings=ctx.settings)
+        elif n:
+            (_delta(ctx.spark, table, ctx.settings).alias("t").merge(changes.alias("s"), scd2.merge_condition(resource))
+             .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute())
+        return n
+    finally:
+        changes.unpersist()
+
+
+def write_events(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext) -> int:
+    """MERGE of the run's events/readings into silver.<resource>, partitioned by event_date; rows upserted."""
+    from citybrain.conform import events
+    from citybrain.lake import spark_io
+
+    table = silver_table(resource.name)
+    rows = materialise(events.rows(silver_rows, resource))
+    try:
+        dates = [r[0] for r in rows.select(events.EVENT_DATE).distinct().collect()]
+        if not spark_io.table_exists(ctx.spark, table, ctx.settings):
+            spark_io.overwrite(rows, table, settings=ctx.settings, partition_by=[events.EVENT_DATE])
+            return rows.count()
+        if not dates:
+            return 0
+        (_delta(ctx.spark, table, ctx.settings).alias("t").merge(rows.alias("s"), events.merge_condition(resource, dates))
+         .whenMatchedUpdateAll(condition=f"t.{events.ROW_HASH} <> s.{events.ROW_HASH}")
+         .whenNotMatchedInsertAll().execute())
+        return rows.count()
+    finally:
+        rows.unpersist()
+
+
+def conform_resource(resource: ResourceDef, batches: list[PendingBatch], ctx: RunContext) -> dict:
+    """Conform some bronze batches of one resource; returns the run's accounting per batch."""
+    from citybrain.conform import rows
+
+    started = time.perf_counter()
+    ids = [b.batch_id for b in batches]
+    bronze = read_bronze(resource, batches, ctx)
+    conformed = rows.transform(bronze, resource, ctx.catalog, reference_keys(resource, ctx))
+    classified = materialise(rows.classify(conformed, resource))
+    try:
+        counted = {r["_batch_id"]: r.asDict() for r in rows.accounting(classified).collect()}
+        accounting = {}
+        for bid in ids:
+            row = counted.get(bid, {"rows_in": 0, "rows_silver": 0, "rows_quarantined": 0, "rows_duplicate": 0})
+            acc = {k: int(row[k] or 0) for k in ("rows_in", "rows_silver", "rows_quarantined", "rows_duplicate")}
+            if acc["rows_in"] != acc["rows_silver"] + acc["rows_quarantined"] + acc["rows_duplicate"]:
+                raise AccountingError(
+                    f"bronze.{resource.name} batch {bid}: {acc['rows_in']} rows in, but {acc['rows_silver']} to silver "
+                    f"+ {acc['rows_quarantined']} quarantined + {acc['rows_duplicate']} duplicates; nothing was "
+                    "recorded as conformed: report this with the batch id")
+            accounting[bid] = acc
+        slice_ = f"resource = '{resource.name}' AND batch_id IN ({_in_list(ids)})"
+        _replace_slice(rows.quarantine_rows(classified, resource, ctx.now), QUARANTINE_TABLE,
+                       f"{slice_} AND stage = '{STAGE}'", ctx, ["resource"])
+        _replace_slice(rows.duplicate_rows(classified, resource), DUPLICATES_TABLE, slice_, ctx, ["resource"])
+        silver = rows.silver_rows(classified, resource)
+        if resource.is_history:
+            written = write_history(silver, resource, ctx)
+        else:
+            written = write_events(silver, resource, ctx)
+    finally:
+        classified.unpersist()
+    totals = {k: sum(a[k] for a in accounting.values())
+              for k in ("rows_in", "rows_silver", "rows_quarantined", "rows_duplicate")}
+    log.info("silver.%s: %d batch(es), %s, %d row(s) upserted (%.1fs)", resource.name, len(ids), totals, written,
+             time.perf_counter() - started)
+    return {"batches": accounting, **totals, "rows_upserted": written,
+            "seconds": round(time.perf_counter() - started, 2)}
+
+
+# -- golden records and verification -----------------------------------------------------------
+
+
+def _touched_keys(entity: EntityDef, ctx: RunContext) -> DataFrame | None:
+    """Entity keys of the silver rows this run wrote in the entity's authority and copy resources."""
+    from pyspark.sql import functions as F
+
+    from citybrain.lake import spark_io
+
+    parts = []
+    for res in dict.fromkeys(entity.authority_resources + entity.copy_resources):
+        ids = ctx.conformed.get(res)
+        if not ids or not spark_io.table_exists(ctx.spark, silver_table(res), ctx.settings):
+            continue
+        df = spark_io.read_table(ctx.spark, silver_table(res), settings=ctx.settings)
+        key_item = entity.key_item(res)
+        parts.append(df.where(F.col("_batch_id").isin(*ids)).select(F.col(key_item).cast("string").alias("_key")))
+    if not parts:
+        return None
+    keys = parts[0]
+    for p in parts[1:]:
+        keys = keys.unionByName(p)
+    return keys.where("_key IS NOT NULL").distinct()
+
+
+def _only(df: DataFrame, key_item: str, keys: DataFrame | None) -> DataFrame:
+    from pyspark.sql import functions as F
+
+    if keys is None:
+        return df
+    return df.join(keys, F.col(key_item).cast("string") == F.col("_key"), "left_semi")
+
+
+def refresh_entity(entity: EntityDef, ctx: RunContext) -> dict:
+    """Golden records, discrepancies and agreement rates of one entity for the keys this run touched."""
+
+    from citybrain.conform import golden
+    from citybrain.lake import spark_io
+
+    spark, settings = ctx.spark, ctx.settings
+    gtable = golden.golden_table(entity.name)
+    authorities = [r for r in entity.authority_resources if spark_io.table_exists(spark, silver_table(r), settings)]
+    if len(authorities) < len(entity.authority_resources):
+        missing = sorted(set(entity.authority_resources) - set(authorities))
+        if not authorities:
+            return {"skipped": f"no authority table yet ({', '.join(missing)})"}
+    touched = [r for r in dict.fromkeys(entity.authority_resources + entity.copy_resources) if r in ctx.conformed]
+    first_build = not spark_io.table_exists(spark, gtable, settings)
+    if not touched and not first_build:
+        return {"skipped": "no new batches"}
+    keys = None if first_build else _touched_keys(entity, ctx)
+    if keys is not None:
+        keys = materialise(keys)
+    frames = {}
+    for res in entity.authority_resources:
+        if res in authorities:
+            frames[res] = _only(spark_io.read_table(spark, silver_table(res), settings=settings),
+                                entity.key_item(res), keys)
+        else:  # an authority not loaded yet contributes no values
+            frames[res] = _empty_like(res, ctx)
+    built = materialise(golden.build(entity, frames, ctx.catalog))
+    try:
+        n_golden = built.count()
+        if first_build:
+            spark_io.overwrite(built, gtable, settings=settings)
+        elif n_golden:
+            attrs = [a.name for a in entity.attributes]
+            changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in [*attrs, *[f"{a}__source" for a in attrs]])
+            (_delta(spark, gtable, settings).alias("t").merge(built.alias("s"), f"t.`{entity.key}` = s.`{entity.key}`")
+             .whenMatchedUpdateAll(condition=changed).whenNotMatchedInsertAll().execute())
+    finally:
+        built.unpersist()
+    result = {"golden_rows_refreshed": n_golden}
+    result.update(verify_entity(entity, keys, ctx))
+    if keys is not None:
+        keys.unpersist()
+    return result
+
+
+def _empty_like(resource: str, ctx: RunContext) -> DataFrame:
+    """An empty silver table of the resource (typed items, batch id, SCD2 columns)."""
+    from citybrain.conform import scd2
+    from citybrain.conform.cast import spark_type_name
+
+    res = ctx.catalog.resource(resource)
+    schema = ", ".join(f"`{it.name}` {spark_type_name(it)}" for it in res.items) + ", `_batch_id` string"
+    if res.is_history:
+        vf, vt = scd2.validity_columns(res)
+        schema += f", `{vf}` timestamp, `{vt}` timestamp, `{scd2.IS_CURRENT}` boolean"
+    return ctx.spark.createDataFrame([], schema)
+
+
+def _copy_current(res: ResourceDef, entity: EntityDef, ctx: RunContext) -> DataFrame:
+    """The copy resource's current rows: every current version (entities), the latest event per entity key."""
+    from pyspark.sql import functions as F
+
+    from citybrain.conform import golden
+    from citybrain.lake import spark_io
+
+    df = spark_io.read_table(ctx.spark, silver_table(res.name), settings=ctx.settings)
+    if res.is_history:
+        return df.where(F.col("is_current"))
+    return golden.current(df, res, entity.key_item(res.name))
+
+
+def verify_entity(entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> dict:
+    """Discrepancies of every copy of the entity for the touched keys; agreement rates of touched copies."""
+    from citybrain.conform import golden, verify
+    from citybrain.lake import spark_io
+
+    spark, settings = ctx.spark, ctx.settings
+    copies = [r for r in entity.copy_resources if spark_io.table_exists(spark, silver_table(r), settings)]
+    if not copies:
+        return {"discrepancies": 0}
+    gold = _only(spark_io.read_table(spark, golden.golden_table(entity.name), settings=settings), entity.key, keys)
+    found, rates = [], []
+    for copy_res in copies:
+        res = ctx.catalog.resource(copy_res)
+        pairs = verify.copy_pairs(entity, copy_res, ctx.catalog)
+        current = _copy_current(res, entity, ctx)
+        rows = verify.copy_rows(_only(current, entity.key_item(copy_res), keys), entity, copy_res, pairs)
+        found.append(verify.discrepancies(gold, rows, entity, copy_res, pairs, ctx.catalog, ctx.now))
+        if keys is None or copy_res in ctx.conformed or any(r in ctx.conformed for r in entity.authority_resources):
+            all_rows = verify.copy_rows(current, entity, copy_res, pairs)
+            full_gold = spark_io.read_table(spark, golden.golden_table(entity.name), settings=settings)
+            rates.append(verify.agreement(full_gold, all_rows, entity, copy_res, pairs, ctx.catalog))
+    new = found[0]
+    for part in found[1:]:
+        new = new.unionByName(part)
+    new = materialise(new)
+    try:
+        n = write_discrepancies(new, entity, keys, ctx)
+    finally:
+        new.unpersist()
+    if rates:
+        write_agreement(rates, ctx)
+    return {"discrepancies": n}
+
+
+def write_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> int:
+    """Replace the entity's discrepancies of the touched keys; unchanged ones keep their detected_at."""
+    from pyspark.sql import functions as F
+
+    from citybrain.lake import spark_io
+
+    table = DISCREPANCIES_TABLE
+    n = new.count()
+    if not spark_io.table_exists(ctx.spark, table, ctx.settings):
+        spark_io.append(new, table, partition_by=["entity"], settings=ctx.settings)
+        return n
+    old = spark_io.read_table(ctx.spark, table, settings=ctx.settings).where(F.col("entity") == entity.name)
+    if keys is not None:
+        old = old.join(keys, F.col("entity_key") == F.col("_key"), "left_semi")
+    gone = old.join(new.select("_disc_id"), "_disc_id", "left_anti").withColumn("_op", F.lit("delete"))
+    added = new.join(old.select("_disc_id"), "_disc_id", "left_anti").withColumn("_op", F.lit("insert"))
+    changes = materialise(gone.unionByName(added))
+    try:
+        if changes.count():
+            (_delta(ctx.spark, table, ctx.settings).alias("t")
+             .merge(changes.alias("s"), f"t.entity = '{entity.name}' AND t._disc_id = s._disc_id")
+             .whenMatchedDelete(condition="s._op = 'delete'")
+             .whenNotMatchedInsert(condition="s._op = 'insert'",
+                                   values={c: f"s.`{c}`" for c in new.columns})
+             .execute())
+    finally:
+        changes.unpersist()
+    return n
+
+
+def write_agreement(parts: list[DataFrame], ctx: RunContext) -> None:
+    from citybrain.lake import spark_io
+
+    rates = parts[0]
+    for p in parts[1:]:
+        rates = rates.unionByName(p)
+    rates = materialise(rates.coalesce(1))
+    try:
+        if not spark_io.table_exists(ctx.spark, AGREEMENT_TABLE, ctx.settings):
+            spark_io.overwrite(rates, AGREEMENT_TABLE, settings=ctx.settings)
+            return
+        (_delta(ctx.spark, AGREEMENT_TABLE, ctx.settings).alias("t")
+         .merge(rates.alias("s"), "t.entity = s.entity AND t.attribute = s.attribute AND t.copy_resource = s.copy_resource")
+         .whenMatchedUpdateAll(condition="NOT (t.compared <=> s.compared AND t.agreed <=> s.agreed)")
+         .whenNotMatchedInsertAll().execute())
+    finally:
+        rates.unpersist()
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+def record_conformed(results: dict[str, dict], ctx: RunContext) -> None:
+    """Append one control.conformed_batches row per conformed batch (deltalake, no Spark)."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    from citybrain.lake.arrow_io import _delta_rs_uri, _storage_options
+    from citybrain.lake.names import table_uri
+
+    rows = [{"resource": name, "batch_id": bid, **acc, "conformed_at": ctx.now}
+            for name, res in results.items() for bid, acc in res["batches"].items()]
+    if not rows:
+        return
+    kinds = {"string": pa.string(), "long": pa.int64(), "timestamp": pa.timestamp("us", "UTC")}
+    schema = pa.schema([pa.field(n, kinds[k]) for n, k in CONFORMED_COLUMNS])
+    for r in rows:
+        r["conformed_at"] = r["conformed_at"].replace(tzinfo=dt.UTC)
+    write_deltalake(_delta_rs_uri(table_uri(CONFORMED_TABLE, ctx.settings)), pa.Table.from_pylist(rows, schema),
+                    mode="append", storage_options=_storage_options(ctx.settings))
+
+
+def run_conform(resources: list[str] | None = None, *, until: dt.date | str | None = None,
+                settings: Settings | None = None, catalog: ConformCatalog | None = None,
+                now: dt.datetime | None = None, spark: SparkSession | None = None) -> dict:
+    """Conform every pending bronze batch (optionally of some resources, up to a batch date).
+
+    Returns {"resources": {name: accounting}, "entities": {entity: refresh figures}, "seconds": s};
+    a resource without pending batches is left out.
+    """
+    from citybrain.spark import get_spark
+
+    started = time.perf_counter()
+    settings = settings or get_settings()
+    if catalog is None:
+        catalog = load_catalog(None if settings.catalog_dir == get_settings().catalog_dir else settings.catalog_dir)
+    if isinstance(until, str):
+        until = dt.date.fromisoformat(until)
+    ctx = RunContext(spark or get_spark(settings), catalog, settings, now or utcnow())
+    wanted = set(resources) if resources else None
+    unknown = (wanted or set()) - set(catalog.resources)
+    if unknown:
+        raise KeyError(f"unknown resource(s) {sorted(unknown)}: not in the catalogue {catalog.root}")
+    results: dict[str, dict] = {}
+    for name in catalog.conform_order():
+        if wanted is not None and name not in wanted:
+            continue
+        batches = pending_batches(name, settings, until)
+        if not batches:
+            continue
+        results[name] = conform_resource(catalog.resource(name), batches, ctx)
+        ctx.conformed[name] = [b.batch_id for b in batches]
+    entities = {}
+    if ctx.conformed:
+        for entity in catalog.entities:
+            entities[entity.name] = refresh_entity(entity, ctx)
+    record_conformed(results, ctx)
+    return {"resources": results, "entities": entities, "seconds": round(time.perf_counter() - started, 2)}

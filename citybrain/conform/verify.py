@@ -1,0 +1,153 @@
+"""Multi-source verification (多源校核): every verification copy compared with the authority's value.
+
+For each entity and each resource holding copies, the copy's current rows are joined to the golden
+record on the entity key. A disagreement is one `silver.discrepancies` row:
+
+| kind | when |
+|---|---|
+| mismatch | both hold a value and the values differ |
+| missing_in_authority | the copy holds a value the authority lacks (no golden record, or its value is empty) |
+| missing_in_copy | the authority holds a value, the copy's is empty |
+
+`silver.agreement_rates` counts, per attribute and copy resource, the copy rows whose key the
+authority knows (compared) and those equal to the authority (agreed, empty = empty counts as equal).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from citybrain.conform.catalog import ConformCatalog, EntityDef, ItemDef
+
+DISCREPANCY_COLUMNS = ("entity", "entity_key", "attribute", "authority_resource", "authority_department",
+                       "authority_value", "copy_resource", "copy_department", "copy_value", "kind", "batch_id",
+                       "detected_at", "_disc_id")
+AGREEMENT_COLUMNS = ("entity", "attribute", "copy_department", "copy_resource", "compared", "agreed", "rate")
+NUMBER_TOLERANCE = 1e-9
+KEY = "_key"
+IN_GOLDEN = "_in_golden"
+
+
+@dataclass(frozen=True)
+class CopyPair:
+    """One attribute's copy in a copy resource."""
+
+    attribute: str
+    authority: str  # resource.item
+    copy_item: str
+    authority_item: ItemDef
+    copy_item_def: ItemDef
+
+
+def copy_pairs(entity: EntityDef, copy_resource: str, catalog: ConformCatalog) -> list[CopyPair]:
+    out = []
+    for attr in entity.attributes:
+        for copy in attr.copies:
+            res, item = copy.split(".", 1)
+            if res == copy_resource:
+                a_res, a_item = attr.authority.split(".", 1)
+                out.append(CopyPair(attr.name, attr.authority, item, catalog.resource(a_res).item(a_item),
+                                    catalog.resource(res).item(item)))
+    return out
+
+
+def _family(t: str) -> str:
+    return {"C": "text", "M": "text", "N": "number", "Y": "number", "I": "number", "F": "number", "B": "number",
+            "D": "time", "T": "time", "L": "bool", "G": "binary"}.get(t, "text")
+
+
+def same(a: Column, b: Column, pair: CopyPair) -> Column:
+    """Equality of an authority and a copy value of the same type family (null-safe)."""
+    fam = _family(pair.authority_item.type)
+    if fam == "number":
+        both = a.isNotNull() & b.isNotNull()
+        return (a.isNull() & b.isNull()) | (both & (F.abs(a.cast("double") - b.cast("double")) <= NUMBER_TOLERANCE))
+    if fam == "time" and pair.authority_item.type != pair.copy_item_def.type:
+        return F.to_date(a).eqNullSafe(F.to_date(b))
+    return a.eqNullSafe(b)
+
+
+def as_text(c: Column, item: ItemDef) -> Column:
+    """The value as the discrepancy table shows it (dates ISO, numbers without exponent)."""
+    if item.type == "D":
+        return F.date_format(c, "yyyy-MM-dd")
+    if item.type == "T":
+        return F.date_format(c, "yyyy-MM-dd HH:mm:ss")
+    if item.type in ("F", "B") or (item.type == "N" and not item.length):
+        return F.format_string("%.6f", c.cast("double"))  # 6 places, the precision of a coordinate
+    return c.cast("string")
+
+
+def copy_rows(current_copy: DataFrame, entity: EntityDef, copy_resource: str, pairs: list[CopyPair]) -> DataFrame:
+    """Distinct (entity key, copy values) of the copy resource's current rows, with the latest batch id."""
+    key_item = entity.key_item(copy_resource)
+    cols = [F.col(key_item).cast("string").alias(KEY)] + [F.col(p.copy_item).alias(f"c__{p.attribute}")
+                                                         for p in pairs]
+    rows = current_copy.where(F.col(key_item).isNotNull()).select(*cols, F.col("_batch_id"))
+    group = [KEY, *[f"c__{p.attribute}" for p in pairs]]
+    return rows.groupBy(*group).agg(F.max("_batch_id").alias("_batch_id"))
+
+
+def joined(golden: DataFrame, copies: DataFrame, entity: EntityDef, pairs: list[CopyPair]) -> DataFrame:
+    """Copy rows with the golden values of the compared attributes (null when the authority lacks the key)."""
+    gold = golden.select(F.col(entity.key).cast("string").alias(KEY),
+                         *[F.col(p.attribute).alias(f"a__{p.attribute}") for p in pairs], F.lit(True).alias(IN_GOLDEN))
+    return copies.join(gold, KEY, "left").withColumn(IN_GOLDEN, F.coalesce(F.col(IN_GOLDEN), F.lit(False)))
+
+
+def discrepancies(golden: DataFrame, copies: DataFrame, entity: EntityDef, copy_resource: str,
+                  pairs: list[CopyPair], catalog: ConformCatalog, detected_at: dt.datetime) -> DataFrame:
+    """The copy resource's disagreements with the authority, one row per (key, attribute, copy value)."""
+    base = joined(golden, copies, entity, pairs)
+    copy_dept = catalog.resource(copy_resource).provider
+    out = []
+    for p in pairs:
+        a, c = F.col(f"a__{p.attribute}"), F.col(f"c__{p.attribute}")
+        kind = (F.when(c.isNotNull() & (~F.col(IN_GOLDEN) | a.isNull()), F.lit("missing_in_authority"))
+                .when(F.col(IN_GOLDEN) & a.isNotNull() & c.isNull(), F.lit("missing_in_copy"))
+                .when(a.isNotNull() & c.isNotNull() & ~same(a, c, p), F.lit("mismatch")))
+        a_res = p.authority.split(".", 1)[0]
+        out.append(base.select(
+            F.lit(entity.name).alias("entity"), F.col(KEY).alias("entity_key"), F.lit(p.attribute).alias("attribute"),
+            F.lit(a_res).alias("authority_resource"),
+            F.lit(catalog.resource(a_res).provider).alias("authority_department"),
+            as_text(a, p.authority_item).alias("authority_value"), F.lit(copy_resource).alias("copy_resource"),
+            F.lit(copy_dept).alias("copy_department"), as_text(c, p.copy_item_def).alias("copy_value"),
+            kind.alias("kind"), F.col("_batch_id").alias("batch_id"),
+        ).where(F.col("kind").isNotNull()))
+    result = out[0]
+    for part in out[1:]:
+        result = result.unionByName(part)
+    ident = F.sha2(F.concat_ws("\u001f", *[F.coalesce(F.col(c), F.lit("\u0000")) for c in
+                                           ("entity", "entity_key", "attribute", "copy_resource", "kind",
+                                            "authority_value", "copy_value")]), 256)
+    return result.withColumn("detected_at", F.lit(detected_at).cast("timestamp")).withColumn("_disc_id", ident)
+
+
+def agreement(golden: DataFrame, copies: DataFrame, entity: EntityDef, copy_resource: str,
+              pairs: list[CopyPair], catalog: ConformCatalog) -> DataFrame:
+    """compared / agreed per attribute of the copy resource (keys the authority knows)."""
+    base = joined(golden, copies, entity, pairs).where(F.col(IN_GOLDEN))
+    aggs = [F.count(F.lit(1)).alias("_compared")]
+    for p in pairs:
+        ok = same(F.col(f"a__{p.attribute}"), F.col(f"c__{p.attribute}"), p)
+        aggs.append(F.sum(F.when(ok, 1).otherwise(0)).alias(f"ok__{p.attribute}"))
+    counts = base.agg(*aggs)
+    copy_dept = catalog.resource(copy_resource).provider
+    parts = []
+    for p in pairs:
+        parts.append(counts.select(
+            F.lit(entity.name).alias("entity"), F.lit(p.attribute).alias("attribute"),
+            F.lit(copy_dept).alias("copy_department"), F.lit(copy_resource).alias("copy_resource"),
+            F.col("_compared").cast("long").alias("compared"),
+            F.coalesce(F.col(f"ok__{p.attribute}"), F.lit(0)).cast("long").alias("agreed"),
+        ))
+    result = parts[0]
+    for part in parts[1:]:
+        result = result.unionByName(part)
+    return result.withColumn("rate", F.when(F.col("compared") > 0,
+                                            F.round(F.col("agreed") / F.col("compared"), 6)))
