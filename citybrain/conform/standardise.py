@@ -22,7 +22,7 @@ HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
 SPACES = " \t\n\r\f\v\u00a0\u200b\u200c\u200d\ufeff"
 
 # Dates: yyyy-M-d, yyyy/M/d, yyyy.M.d, yyyy年M月d日 (one- or two-digit month and day) or yyyyMMdd.
-_SEP_DATE = r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+_SEP_DATE = r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?:\s*日)?"
 # A compact date is followed by the end, a date/time separator or a compact time (HHmm[ss]).
 _COMPACT_DATE = r"^(\d{4})(\d{2})(\d{2})(?=$|[T ]|\d{4}(?:\d{2})?$)"
 _ISO_DAY = r"\d{4}-\d{2}-\d{2}"
@@ -136,8 +136,9 @@ def timestamp_text(x: str) -> str:
     v = _re(v, r"(\d{1,2})\s*时\s*(\d{1,2})\s*分?$", "$1:$2")
     v = _re(v, rf"^({_ISO_DAY} )(\d{{2}})(\d{{2}})(\d{{2}})?$", "$1$2:$3:$4")
     v = _re(v, rf"^({_ISO_DAY} )(\d)(?=:)", "$10$2")
-    v = _re(v, r"(?<pre> \d{2}:)(?<m>\d)(?!\d)", "${pre}0${m}")
-    v = _re(v, r"(?<pre> \d{2}:\d{2}:)(?<s>\d)(?!\d)", "${pre}0${s}")
+    # Java replacement syntax: "$10$2" is group 1, a zero, group 2 (there is no group 10)
+    v = _re(v, r"( \d{2}:)(\d)(?!\d)", "$10$2")
+    v = _re(v, r"( \d{2}:\d{2}:)(\d)(?!\d)", "$10$2")
     v = _re(v, rf"^({_ISO_DAY} \d{{2}}:\d{{2}}):?$", "$1:00")
     v = _re(v, rf"^({_ISO_DAY})$", "$1 00:00:00")
     return case((f"length({text}) = 19 AND {text} RLIKE {lit(ISO_TIMESTAMP_RE)}", text), default=v)
