@@ -105,11 +105,14 @@ def bronze_batches(resource: str, settings: Settings) -> dict[str, dt.date]:
     return dict(zip(data["_batch_id"].to_pylist(), data["_batch_date"].to_pylist(), strict=True))
 
 
-def pending_batches(resource: str, settings: Settings, until: dt.date | None = None) -> list[PendingBatch]:
-    """Bronze batches of a resource not yet conformed (up to ``until``), oldest first."""
+def pending_batches(resource: str, settings: Settings, until: dt.date | None = None,
+                    rerun: list[dt.date] | None = None) -> list[PendingBatch]:
+    """Bronze batches of a resource not yet conformed (up to ``until``), oldest first; batches of the
+    ``rerun`` dates are conformed again even when they were (a re-run changes nothing but the audit)."""
     done = conformed_batch_ids(resource, settings)
+    again = set(rerun or ())
     out = [PendingBatch(resource, bid, day) for bid, day in bronze_batches(resource, settings).items()
-           if bid not in done and (until is None or day <= until)]
+           if (bid not in done or day in again) and (until is None or day <= until)]
     return sorted(out, key=lambda b: (b.batch_date, b.batch_id))
 
 
@@ -513,9 +516,11 @@ def record_conformed(results: dict[str, dict], ctx: RunContext) -> None:
 
 
 def run_conform(resources: list[str] | None = None, *, until: dt.date | str | None = None,
-                settings: Settings | None = None, catalog: ConformCatalog | None = None,
-                now: dt.datetime | None = None, spark: SparkSession | None = None) -> dict:
-    """Conform every pending bronze batch (optionally of some resources, up to a batch date).
+                rerun: list[dt.date | str] | None = None, settings: Settings | None = None,
+                catalog: ConformCatalog | None = None, now: dt.datetime | None = None,
+                spark: SparkSession | None = None) -> dict:
+    """Conform every pending bronze batch (optionally of some resources, up to a batch date; ``rerun``
+    dates are conformed again, e.g. after a rule fix).
 
     Returns {"resources": {name: accounting}, "entities": {entity: refresh figures}, "seconds": s};
     a resource without pending batches is left out.
@@ -528,6 +533,7 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
         catalog = load_catalog(None if settings.catalog_dir == get_settings().catalog_dir else settings.catalog_dir)
     if isinstance(until, str):
         until = dt.date.fromisoformat(until)
+    again = [dt.date.fromisoformat(d) if isinstance(d, str) else d for d in rerun or ()]
     ctx = RunContext(spark or get_spark(settings), catalog, settings, now or utcnow())
     wanted = set(resources) if resources else None
     unknown = (wanted or set()) - set(catalog.resources)
@@ -537,7 +543,7 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
     for name in catalog.conform_order():
         if wanted is not None and name not in wanted:
             continue
-        batches = pending_batches(name, settings, until)
+        batches = pending_batches(name, settings, until, again)
         if not batches:
             continue
         results[name] = conform_resource(catalog.resource(name), batches, ctx)
