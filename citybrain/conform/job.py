@@ -53,6 +53,7 @@ class RunContext:
     settings: Settings
     now: dt.datetime
     conformed: dict[str, list[str]] = field(default_factory=dict)  # resource -> batch ids conformed this run
+    pending: dict[str, list[PendingBatch]] = field(default_factory=dict)  # resource -> batches of this run
 
 
 def silver_table(resource: str) -> str:
@@ -184,10 +185,14 @@ def _in_list(values) -> str:
 
 
 def reference_keys(resource: ResourceDef, ctx: RunContext) -> dict[str, DataFrame]:
-    """For each `references: r.i` of the resource: the values r holds (silver, plus keys r's rows were
-    quarantined under: a row pointing to a record the department sent, however faulty, is no orphan)."""
+    """For each `references: r.i` of the resource, the values r holds: its silver rows, the keys its rows
+    were quarantined under, and its bronze batches of this run (a row pointing to a record its department
+    sent, however faulty or not yet conformed, e.g. across the geo_address <-> geo_building cycle, is no orphan).
+    """
     from pyspark.sql import functions as F
 
+    from citybrain.conform import standardise
+    from citybrain.conform.sql import col, to_column
     from citybrain.lake import spark_io
 
     out: dict[str, DataFrame] = {}
@@ -195,19 +200,26 @@ def reference_keys(resource: ResourceDef, ctx: RunContext) -> dict[str, DataFram
         if not it.references or it.references in out:
             continue
         ref_res, ref_item = it.references.split(".", 1)
-        if not spark_io.table_exists(ctx.spark, silver_table(ref_res), ctx.settings):
-            log.warning("silver.%s: rule %s of item %s not checked: silver.%s does not exist yet", resource.name,
-                        it.references, it.name, ref_res)
-            continue
-        keys = spark_io.read_table(ctx.spark, silver_table(ref_res), settings=ctx.settings).select(
-            F.col(ref_item).cast("string").alias("_ref_value"))
         target = ctx.catalog.resources.get(ref_res)
+        parts = []
+        if spark_io.table_exists(ctx.spark, silver_table(ref_res), ctx.settings):
+            parts.append(spark_io.read_table(ctx.spark, silver_table(ref_res), settings=ctx.settings).select(
+                F.col(ref_item).cast("string").alias("_ref_value")))
         if target and list(target.primary_key) == [ref_item] and spark_io.table_exists(
                 ctx.spark, QUARANTINE_TABLE, ctx.settings):
-            quarantined = spark_io.read_table(ctx.spark, QUARANTINE_TABLE, settings=ctx.settings).where(
+            parts.append(spark_io.read_table(ctx.spark, QUARANTINE_TABLE, settings=ctx.settings).where(
                 (F.col("resource") == ref_res) & F.col("record_key").isNotNull()).select(
-                F.col("record_key").alias("_ref_value"))
-            keys = keys.unionByName(quarantined)
+                F.col("record_key").alias("_ref_value")))
+        if target and ctx.pending.get(ref_res) and target.has_item(ref_item):
+            std = standardise.item_expr(f"CAST({col(ref_item)} AS STRING)", target.item(ref_item), ctx.catalog)
+            parts.append(read_bronze(target, ctx.pending[ref_res], ctx).select(to_column(std, "_ref_value")))
+        if not parts:
+            log.warning("silver.%s: rule %s of item %s not checked: %s has no rows yet", resource.name,
+                        it.references, it.name, ref_res)
+            continue
+        keys = parts[0]
+        for p in parts[1:]:
+            keys = keys.unionByName(p)
         out[it.references] = keys
     return out
 
@@ -541,13 +553,14 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
         raise KeyError(f"unknown resource(s) {sorted(unknown)}: not in the catalogue {catalog.root}")
     results: dict[str, dict] = {}
     for name in catalog.conform_order():
-        if wanted is not None and name not in wanted:
-            continue
-        batches = pending_batches(name, settings, until, again)
-        if not batches:
-            continue
-        results[name] = conform_resource(catalog.resource(name), batches, ctx)
-        ctx.conformed[name] = [b.batch_id for b in batches]
+        if wanted is None or name in wanted:
+            batches = pending_batches(name, settings, until, again)
+            if batches:
+                ctx.pending[name] = batches
+    for name in catalog.conform_order():
+        if name in ctx.pending:
+            results[name] = conform_resource(catalog.resource(name), ctx.pending[name], ctx)
+            ctx.conformed[name] = [b.batch_id for b in ctx.pending[name]]
     entities = {}
     if ctx.conformed:
         for entity in catalog.entities:
