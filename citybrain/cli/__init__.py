@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from citybrain.cli import airflow_cmd, bench_cmd, demo_cmd, doctor_cmd, setup_cmd, status_cmd
+from citybrain.cli import airflow_cmd, bench_cmd, corrections_cmd, demo_cmd, doctor_cmd, setup_cmd, status_cmd
 from citybrain.cli.catalog_cmd import catalog_app
 from citybrain.cli.sources_cmd import sources_app
 from citybrain.cli.spark_cmd import spark_app
@@ -25,6 +25,7 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(sources_app, name="sources")
 app.add_typer(spark_app, name="spark")
 app.command("status")(status_cmd.status)
+app.command("corrections")(corrections_cmd.corrections)
 
 
 @app.command("version")
