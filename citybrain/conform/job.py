@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from citybrain.conform.catalog import ConformCatalog, EntityDef, ResourceDef, load_catalog
+from citybrain.conform.parallel import run_ordered
 from citybrain.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ AGREEMENT_TABLE = "silver.agreement_rates"
 STAGE = "conform"
 CONFORMED_COLUMNS = (("resource", "string"), ("batch_id", "string"), ("rows_in", "long"), ("rows_silver", "long"),
                      ("rows_quarantined", "long"), ("rows_duplicate", "long"), ("conformed_at", "timestamp"))
+DEFAULT_WORKERS = 3  # resources in flight at once (2-core machine: overlaps driver latency)
 WRITE_ATTEMPTS = 4  # quarantine is shared with ingestion: a concurrent commit on the same resource is retried
 
 
@@ -44,6 +45,7 @@ class PendingBatch:
     resource: str
     batch_id: str
     batch_date: dt.date
+    again: bool = False  # conformed before: its earlier quarantine / duplicate rows must be replaced
 
 
 @dataclass
@@ -112,7 +114,7 @@ def pending_batches(resource: str, settings: Settings, until: dt.date | None = N
     ``rerun`` dates are conformed again even when they were (a re-run changes nothing but the audit)."""
     done = conformed_batch_ids(resource, settings)
     again = set(rerun or ())
-    out = [PendingBatch(resource, bid, day) for bid, day in bronze_batches(resource, settings).items()
+    out = [PendingBatch(resource, bid, day, bid in done) for bid, day in bronze_batches(resource, settings).items()
            if (bid not in done or day in again) and (until is None or day <= until)]
     return sorted(out, key=lambda b: (b.batch_date, b.batch_id))
 
@@ -120,26 +122,24 @@ def pending_batches(resource: str, settings: Settings, until: dt.date | None = N
 # -- Spark helpers ----------------------------------------------------------------------------
 
 
-@contextmanager
-def _no_whole_stage_codegen(spark: SparkSession):
-    """The row pipeline is one wide projection (dozens of regexes and rules per item): whole-stage
-    code generation exceeds the JVM's 64 KB method limit and falls back anyway after a failed compile."""
-    key = "spark.sql.codegen.wholeStage"
-    before = spark.conf.get(key, "true")
-    spark.conf.set(key, "false")
-    try:
-        yield
-    finally:
-        spark.conf.set(key, before)
+def conform_session(spark: SparkSession) -> SparkSession:
+    """A session of its own (same SparkContext, own SQL settings) for the run: the row pipeline is one
+    wide projection (dozens of regexes and rules per item) for which whole-stage code generation exceeds
+    the JVM's 64 KB method limit and falls back after a failed compile, so it is off for the run (a
+    session-wide switch, unlike a toggle, is safe with several resources in flight)."""
+    if not hasattr(spark, "newSession"):  # Spark Connect: the server's settings apply
+        return spark
+    session = spark.newSession()
+    session.conf.set("spark.sql.codegen.wholeStage", "false")
+    return session
 
 
 def materialise(df: DataFrame) -> DataFrame:
     """Persist and compute a DataFrame once (it feeds several writes)."""
     from pyspark import StorageLevel
 
-    with _no_whole_stage_codegen(df.sparkSession):  # persist() plans the cached query: inside too
-        df = df.persist(StorageLevel.MEMORY_AND_DISK)
-        df.count()
+    df = df.persist(StorageLevel.MEMORY_AND_DISK)
+    df.count()
     return df
 
 
@@ -148,8 +148,10 @@ def _retry(what: str, fn) -> None:
         try:
             fn()
             return
-        except Exception as exc:  # delta.exceptions.ConcurrentModificationException and subclasses
-            if "Concurrent" not in type(exc).__name__ or attempt == WRITE_ATTEMPTS:
+        except Exception as exc:  # delta.exceptions.ConcurrentModificationException and its kin
+            name = type(exc).__name__
+            retryable = "Concurrent" in name or name in ("ProtocolChangedException", "MetadataChangedException")
+            if not retryable or attempt == WRITE_ATTEMPTS:
                 raise
             log.warning("%s: concurrent commit (%s), retrying (%d/%d)", what, type(exc).__name__, attempt,
                         WRITE_ATTEMPTS)
@@ -205,18 +207,18 @@ def reference_keys(resource: ResourceDef, ctx: RunContext) -> dict[str, DataFram
         if spark_io.table_exists(ctx.spark, silver_table(ref_res), ctx.settings):
             parts.append(spark_io.read_table(ctx.spark, silver_table(ref_res), settings=ctx.settings).select(
                 F.col(ref_item).cast("string").alias("_ref_value")))
+        if target and ctx.pending.get(ref_res) and target.has_item(ref_item):
+            std = standardise.item_expr(f"CAST({col(ref_item)} AS STRING)", target.item(ref_item), ctx.catalog)
+            parts.append(read_bronze(target, ctx.pending[ref_res], ctx).select(to_column(std, "_ref_value")))
+        if not parts:  # the referenced resource has sent nothing yet: nothing to check against
+            log.warning("silver.%s: rule %s of item %s not checked: %s has no rows yet", resource.name,
+                        it.references, it.name, ref_res)
+            continue
         if target and list(target.primary_key) == [ref_item] and spark_io.table_exists(
                 ctx.spark, QUARANTINE_TABLE, ctx.settings):
             parts.append(spark_io.read_table(ctx.spark, QUARANTINE_TABLE, settings=ctx.settings).where(
                 (F.col("resource") == ref_res) & F.col("record_key").isNotNull()).select(
                 F.col("record_key").alias("_ref_value")))
-        if target and ctx.pending.get(ref_res) and target.has_item(ref_item):
-            std = standardise.item_expr(f"CAST({col(ref_item)} AS STRING)", target.item(ref_item), ctx.catalog)
-            parts.append(read_bronze(target, ctx.pending[ref_res], ctx).select(to_column(std, "_ref_value")))
-        if not parts:
-            log.warning("silver.%s: rule %s of item %s not checked: %s has no rows yet", resource.name,
-                        it.references, it.name, ref_res)
-            continue
         keys = parts[0]
         for p in parts[1:]:
             keys = keys.unionByName(p)
@@ -298,9 +300,12 @@ def conform_resource(resource: ResourceDef, batches: list[PendingBatch], ctx: Ru
                     "recorded as conformed: report this with the batch id")
             accounting[bid] = acc
         slice_ = f"resource = '{resource.name}' AND batch_id IN ({_in_list(ids)})"
-        _replace_slice(rows.quarantine_rows(classified, resource, ctx.now), QUARANTINE_TABLE,
-                       f"{slice_} AND stage = '{STAGE}'", ctx, ["resource"])
-        _replace_slice(rows.duplicate_rows(classified, resource), DUPLICATES_TABLE, slice_, ctx, ["resource"])
+        again = any(b.again for b in batches)  # first-time batches have no earlier rows to replace
+        if again or any(a["rows_quarantined"] for a in accounting.values()):
+            _replace_slice(rows.quarantine_rows(classified, resource, ctx.now), QUARANTINE_TABLE,
+                           f"{slice_} AND stage = '{STAGE}'", ctx, ["resource"])
+        if again or any(a["rows_duplicate"] for a in accounting.values()):
+            _replace_slice(rows.duplicate_rows(classified, resource), DUPLICATES_TABLE, slice_, ctx, ["resource"])
         silver = rows.silver_rows(classified, resource)
         if resource.is_history:
             written = write_history(silver, resource, ctx)
@@ -530,7 +535,7 @@ def record_conformed(results: dict[str, dict], ctx: RunContext) -> None:
 def run_conform(resources: list[str] | None = None, *, until: dt.date | str | None = None,
                 rerun: list[dt.date | str] | None = None, settings: Settings | None = None,
                 catalog: ConformCatalog | None = None, now: dt.datetime | None = None,
-                spark: SparkSession | None = None) -> dict:
+                spark: SparkSession | None = None, workers: int = DEFAULT_WORKERS) -> dict:
     """Conform every pending bronze batch (optionally of some resources, up to a batch date; ``rerun``
     dates are conformed again, e.g. after a rule fix).
 
@@ -546,7 +551,7 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
     if isinstance(until, str):
         until = dt.date.fromisoformat(until)
     again = [dt.date.fromisoformat(d) if isinstance(d, str) else d for d in rerun or ()]
-    ctx = RunContext(spark or get_spark(settings), catalog, settings, now or utcnow())
+    ctx = RunContext(conform_session(spark or get_spark(settings)), catalog, settings, now or utcnow())
     wanted = set(resources) if resources else None
     unknown = (wanted or set()) - set(catalog.resources)
     if unknown:
@@ -557,13 +562,19 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
             batches = pending_batches(name, settings, until, again)
             if batches:
                 ctx.pending[name] = batches
-    for name in catalog.conform_order():
-        if name in ctx.pending:
-            results[name] = conform_resource(catalog.resource(name), ctx.pending[name], ctx)
-            ctx.conformed[name] = [b.batch_id for b in ctx.pending[name]]
+    order = [n for n in catalog.conform_order() if n in ctx.pending]
+    # a resource waits for the resources it references that come before it (cycles are broken there)
+    position = {n: i for i, n in enumerate(catalog.conform_order())}
+    deps = {n: [it.references.split(".")[0] for it in catalog.resource(n).items if it.references
+                and position.get(it.references.split(".")[0], len(position)) < position[n]] for n in order}
+    results = run_ordered(order, deps, lambda n: conform_resource(catalog.resource(n), ctx.pending[n], ctx),
+                          workers)
+    results = {n: results[n] for n in order}
+    ctx.conformed.update({n: [b.batch_id for b in ctx.pending[n]] for n in order})
     entities = {}
     if ctx.conformed:
-        for entity in catalog.entities:
-            entities[entity.name] = refresh_entity(entity, ctx)
+        names = [e.name for e in catalog.entities]
+        refreshed = run_ordered(names, {}, lambda n: refresh_entity(catalog.entity(n), ctx), workers)
+        entities = {n: refreshed[n] for n in names}
     record_conformed(results, ctx)
     return {"resources": results, "entities": entities, "seconds": round(time.perf_counter() - started, 2)}
