@@ -21,6 +21,7 @@ def demo(
     """Generate the city's sources, then run every stage as headless Airflow DAG runs, day by day."""
     from citybrain.orchestration.airflow_env import migrate_db
     from citybrain.orchestration.runner import run_dag
+    from citybrain.settings import get_settings
 
     started = time.perf_counter()
     migrate_db()
@@ -39,6 +40,7 @@ def demo(
         f"ground truth in {report.manifest_dir}"
     )
 
+    from citybrain.conform.job import run_conform
     from citybrain.ingest import run_ingestion
     from citybrain.ingest.report import print_ingestion_report
 
@@ -48,5 +50,30 @@ def demo(
         console.rule(f"[bold]3. ingestion {logical}: every department DAG → bronze")
         print_ingestion_report(run_ingestion(logical), title=f"Ingestion {logical}: rows per resource",
                                console=console)
+        console.rule(f"[bold]4. conform {logical}: bronze → silver, golden records, 多源校核")
+        _print_conform(run_conform(until=logical, workers=1))
 
-    console.print(f"demo finished in {time.perf_counter() - started:.0f}s")
+    console.rule("[bold]5. gold: thematic databases, indicators, operations panorama")
+    gold_run = run_dag("citybrain_gold")
+    summary = next((ti.xcom_pull(task_ids="render_panorama") for ti in gold_run.get_task_instances()
+                    if ti.task_id == "render_panorama"), None) or {}
+    console.print(f"[green]✔[/] citybrain_gold {gold_run.run_id}; operations panorama: "
+                  f"{summary.get('dashboard') or get_settings().site_dir / 'dashboard' / 'index.html'}")
+
+    console.print(f"demo finished in {time.perf_counter() - started:.0f}s; "
+                  "`citybrain status`, `citybrain corrections DEPT` and `make airflow` show the results")
+
+
+def _print_conform(result: dict) -> None:
+    """Rows per resource through conform: in, silver, quarantined, superseded duplicates."""
+    from citybrain.cli.output import print_table
+
+    rows = []
+    for name, r in sorted(result.get("resources", {}).items()):
+        if not isinstance(r, dict) or not any(isinstance(v, int) and v for v in r.values()):
+            continue
+        rows.append({"resource": name, **{k: v for k, v in r.items() if isinstance(v, int | float | str)}})
+    if rows:
+        print_table("Conform: rows per resource with new batches", rows)
+    console.print(f"conformed in {result.get('seconds', 0):.0f}s; entities refreshed: "
+                  f"{', '.join(result.get('entities', {})) or 'none'}")
