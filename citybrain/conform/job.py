@@ -129,8 +129,12 @@ def conform_session(spark: SparkSession) -> SparkSession:
     session-wide switch, unlike a toggle, is safe with several resources in flight)."""
     if not hasattr(spark, "newSession"):  # Spark Connect: the server's settings apply
         return spark
+    from citybrain.conform.validate import SESSION_CONF
+
     session = spark.newSession()
     session.conf.set("spark.sql.codegen.wholeStage", "false")
+    for key, value in SESSION_CONF.items():  # the text-encoding rule encodes to GB 2312
+        session.conf.set(key, value)
     return session
 
 
@@ -148,9 +152,9 @@ def _retry(what: str, fn) -> None:
         try:
             fn()
             return
-        except Exception as exc:  # delta.exceptions.ConcurrentModificationException and its kin
-            name = type(exc).__name__
-            retryable = "Concurrent" in name or name in ("ProtocolChangedException", "MetadataChangedException")
+        except Exception as exc:  # Delta's ConcurrentModificationException family (also inside a Py4JJavaError)
+            text = f"{type(exc).__name__} {str(exc)[:2000]}"
+            retryable = any(k in text for k in ("Concurrent", "ProtocolChanged", "MetadataChanged"))
             if not retryable or attempt == WRITE_ATTEMPTS:
                 raise
             log.warning("%s: concurrent commit (%s), retrying (%d/%d)", what, type(exc).__name__, attempt,

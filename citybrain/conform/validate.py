@@ -22,7 +22,6 @@ Rule ids are stable (`conform.<rule>`): quarantine rows, quality scores and test
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -47,28 +46,25 @@ EARLIEST_BIRTH = dt.date(1850, 1, 1)
 OPEN_END = dt.date(9999, 12, 31)
 # Items that date a resident's registration (the ID number is issued between birth and then).
 REGISTRATION_ITEMS = ("register_date", "registration_date", "registered_date")
-# Punctuation that Chinese text legitimately holds besides GB 2312 hanzi and ASCII.
-TEXT_PUNCTUATION = "、。·—…‘’“”《》【】〈〉「」『』〔〕～℃°№×"
-# Rare characters a department's names may legitimately hold (outside GB 2312): extend when a real
-# name is quarantined as conform.text.encoding.
-EXTRA_TEXT_CHARS = "喆堃玥昇珺琤旻瑄燚犇淼垚鑫"
+# Characters outside GB 2312 that real text may hold: the middle dot of transliterated names, and rare
+# name characters (extend when a real name is quarantined as conform.text.encoding).
+EXTRA_TEXT_CHARS = "·喆堃玥昇珺琤旻瑄燚犇淼垚"
+# GB 2312 symbol rows (Greek, Cyrillic, kana, bopomofo, box drawing, pinyin letters...) that Chinese names
+# and addresses never hold, but mojibake is full of.
+STRAY_SYMBOLS_RE = (r"[\u0391-\u03c9\u0401-\u0451\u2160-\u2642\u2500-\u257f\u3041-\u30ff\u3105-\u3129"
+                    r"\u3220-\u3229\u0100-\u01dc\u02c7-\u02d9]")
+# Spark settings the encoding rule needs (set on the conform session only): GB 2312 as a Java charset,
+# unmappable characters replaced instead of failing the query.
+SESSION_CONF = {"spark.sql.legacy.javaCharsets": "true", "spark.sql.legacy.codingErrorAction": "true"}
 
 AS_OF = "_as_of"  # date the row's codes must be valid on (event date, or the batch date for entities)
 BATCH_DATE = "_batch_date"
 
 
-@lru_cache(maxsize=1)
-def gb2312_text_chars() -> str:
-    """Every GB 2312 hanzi (rows B0-F7) plus the punctuation, ASCII and extra characters text may hold."""
-    chars = []
-    for hi in range(0xB0, 0xF8):
-        for lo in range(0xA1, 0xFF):
-            try:
-                chars.append(bytes([hi, lo]).decode("gb2312"))
-            except UnicodeDecodeError:
-                continue
-    ascii_chars = "".join(chr(c) for c in range(0x20, 0x7F))
-    return ascii_chars + TEXT_PUNCTUATION + EXTRA_TEXT_CHARS + "".join(chars)
+def not_gb2312_text(x: str) -> str:
+    """SQL: the text holds characters GB 2312 cannot encode, or stray GB 2312 symbols (UTF-8 read as GBK)."""
+    v = f"translate({x}, {lit(EXTRA_TEXT_CHARS)}, '')"
+    return f"(decode(encode({v}, 'GB2312'), 'GB2312') != {v} OR {v} RLIKE {lit(STRAY_SYMBOLS_RE)})"
 
 
 # -- text rules (before casting) ---------------------------------------------------------------
@@ -100,12 +96,10 @@ def text_checks(resource: ResourceDef) -> list[Check]:
                                      f"concat('is longer than {it.length} characters (', char_length({c}), ')')",
                                      detail_is_sql=True)))
         if is_free_text(it):
-            odd = f"translate({c}, {lit(gb2312_text_chars())}, '')"
-            checks.append((f"length({odd}) > 0",
+            checks.append((not_gb2312_text(c),
                            violation("conform.text.encoding", it.name,
-                                     f"concat('holds characters outside GB 2312 text (', left({odd}, 8), "
-                                     "'): UTF-8 text read as GBK (mojibake)? Re-export the record as UTF-8')",
-                                     detail_is_sql=True)))
+                                     "holds characters outside GB 2312 text: UTF-8 text read as GBK (mojibake)? "
+                                     "Re-export the record as UTF-8")))
     return checks
 
 

@@ -15,6 +15,14 @@ pytestmark = pytest.mark.spark
 _EVALUATED: dict = {}
 
 
+@pytest.fixture(scope="module")
+def cspark(spark):
+    """The session conform runs in (its SQL settings: no whole-stage codegen, GB 2312 charset)."""
+    from citybrain.conform.job import conform_session
+
+    return conform_session(spark)
+
+
 def evaluate(spark, name: str, build, inputs: list, in_type: str = "string") -> dict:
     """{input: output} of the SQL expression ``build('`v`')`` over all inputs, one Spark job per table."""
     from pyspark.sql import functions as F
@@ -122,63 +130,94 @@ BOOLEANS = [
 
 
 @pytest.mark.parametrize(("raw", "expected"), DATES)
-def test_date_text(spark, raw, expected):
+def test_date_text(cspark, raw, expected):
     from citybrain.conform.standardise import date_text
 
-    assert evaluate(spark, "dates", date_text, [r for r, _ in DATES])[raw] == expected
+    assert evaluate(cspark, "dates", date_text, [r for r, _ in DATES])[raw] == expected
 
 
 @pytest.mark.parametrize(("raw", "expected"), TIMESTAMPS)
-def test_timestamp_text(spark, raw, expected):
+def test_timestamp_text(cspark, raw, expected):
     from citybrain.conform.standardise import timestamp_text
 
-    assert evaluate(spark, "timestamps", timestamp_text, [r for r, _ in TIMESTAMPS])[raw] == expected
+    assert evaluate(cspark, "timestamps", timestamp_text, [r for r, _ in TIMESTAMPS])[raw] == expected
 
 
 @pytest.mark.parametrize(("raw", "expected"), ID_NUMBERS)
-def test_id_number_normalisation(spark, raw, expected):
+def test_id_number_normalisation(cspark, raw, expected):
     from citybrain.conform.standardise import id_number
 
-    assert evaluate(spark, "id_numbers", id_number, [r for r, _ in ID_NUMBERS])[raw] == expected
+    assert evaluate(cspark, "id_numbers", id_number, [r for r, _ in ID_NUMBERS])[raw] == expected
 
 
 @pytest.mark.parametrize(("raw", "expected"), PHONES)
-def test_phone_normalisation(spark, raw, expected):
+def test_phone_normalisation(cspark, raw, expected):
     from citybrain.conform.standardise import phone
 
-    assert evaluate(spark, "phones", phone, [r for r, _ in PHONES])[raw] == expected
+    assert evaluate(cspark, "phones", phone, [r for r, _ in PHONES])[raw] == expected
 
 
 @pytest.mark.parametrize(("fn", "raw", "expected"), CODES)
-def test_code_normalisation(spark, fn, raw, expected):
-    assert evaluate(spark, f"codes_{fn.__name__}", fn, [r for f, r, _ in CODES if f is fn])[raw] == expected
+def test_code_normalisation(cspark, fn, raw, expected):
+    assert evaluate(cspark, f"codes_{fn.__name__}", fn, [r for f, r, _ in CODES if f is fn])[raw] == expected
 
 
 @pytest.mark.parametrize(("raw", "expected"), NUMBERS)
-def test_number_text(spark, raw, expected):
+def test_number_text(cspark, raw, expected):
     from citybrain.conform.standardise import number_text
 
-    assert evaluate(spark, "numbers", number_text, [r for r, _ in NUMBERS])[raw] == expected
+    assert evaluate(cspark, "numbers", number_text, [r for r, _ in NUMBERS])[raw] == expected
 
 
 @pytest.mark.parametrize(("raw", "expected"), BOOLEANS)
-def test_boolean_text(spark, raw, expected):
+def test_boolean_text(cspark, raw, expected):
     from citybrain.conform.standardise import boolean_text
 
-    assert evaluate(spark, "booleans", boolean_text, [r for r, _ in BOOLEANS])[raw] == expected
+    assert evaluate(cspark, "booleans", boolean_text, [r for r, _ in BOOLEANS])[raw] == expected
 
 
-def test_clean_text_trims_unicode_spaces_and_converts_full_width(spark):
+def test_clean_text_trims_unicode_spaces_and_converts_full_width(cspark):
     from citybrain.conform.standardise import clean_text
 
     inputs = ["\u3000张三\u3000", "\ufeff芝罘区 1 号\u200b", "ＡＢＣ－１２３", "   "]
-    got = evaluate(spark, "clean", clean_text, inputs)
+    got = evaluate(cspark, "clean", clean_text, inputs)
     assert [got[i] for i in inputs] == [
         "张三",  # ideographic spaces at both ends
         "芝罘区 1 号",  # BOM and zero-width space at the edges; inner spaces kept in free text
         "ABC-123",  # full-width letters, digits and hyphen
         None,  # only spaces: no value
     ]
+
+
+def _mojibake(text: str) -> str:
+    from citybrain.sources.faults import mojibake
+
+    return mojibake(text)
+
+
+ENCODING = [
+    ("张三", False),  # common name characters
+    ("烟台市芝罘区南大街123号", False),  # an address with digits
+    ("鲁东机械有限公司", False),  # a firm name
+    ("阿依古丽·买买提", False),  # the middle dot of a transliterated name
+    ("王喆", False),  # a rare name character on the allow list
+    ("Zhang San", False),  # Latin letters
+    (_mojibake("烟台市芝罘区南大街123号"), True),  # UTF-8 bytes read as GBK: characters outside GB 2312
+    (_mojibake("鲁东机械有限公司"), True),
+    (_mojibake("欧阳娜娜"), True),
+    ("鍒樻槑蹇", True),  # mojibake of 刘明志
+]
+
+
+def _encoding_rule(x):
+    from citybrain.conform.validate import not_gb2312_text
+
+    return not_gb2312_text(x)
+
+
+@pytest.mark.parametrize(("text", "flagged"), ENCODING)
+def test_text_encoding_rule(cspark, text, flagged):
+    assert evaluate(cspark, "encoding", _encoding_rule, [t for t, _ in ENCODING])[text] is flagged
 
 
 # -- check characters (STANDARDS.md vectors) ---------------------------------------------------
@@ -211,17 +250,17 @@ def _id_rules(x):
 
 
 @pytest.mark.parametrize(("value", "rules"), ID_VECTORS)
-def test_id_number_rules(spark, value, rules):
-    assert evaluate(spark, "id_rules", _id_rules, [v for v, _ in ID_VECTORS])[value] == rules
+def test_id_number_rules(cspark, value, rules):
+    assert evaluate(cspark, "id_rules", _id_rules, [v for v, _ in ID_VECTORS])[value] == rules
 
 
-def test_id_number_check_char_matches_the_python_reference(spark):
+def test_id_number_check_char_matches_the_python_reference(cspark):
     from citybrain.conform.standardise import id_number_check_char
     from citybrain.standards.identifiers import id_number_check_char as reference
 
     bodies = ["11010519491231002", "44052418800101001", "33010619900307123", "37060219800101000",
               "00000000000000000", "99999999999999999"]
-    got = evaluate(spark, "id_check_chars", id_number_check_char, bodies)
+    got = evaluate(cspark, "id_check_chars", id_number_check_char, bodies)
     assert got == {b: reference(b) for b in bodies}
 
 
@@ -243,16 +282,16 @@ def _credit_rules(x):
 
 
 @pytest.mark.parametrize(("value", "rules"), CREDIT_VECTORS)
-def test_credit_code_rules(spark, value, rules):
-    assert evaluate(spark, "credit_rules", _credit_rules, [v for v, _ in CREDIT_VECTORS])[value] == rules
+def test_credit_code_rules(cspark, value, rules):
+    assert evaluate(cspark, "credit_rules", _credit_rules, [v for v, _ in CREDIT_VECTORS])[value] == rules
 
 
-def test_credit_code_check_char_matches_the_python_reference(spark):
+def test_credit_code_check_char_matches_the_python_reference(cspark):
     from citybrain.conform.standardise import credit_code_check_char
     from citybrain.standards.identifiers import credit_code_check_char as reference
 
     bodies = ["91110000600037341", "91350100M000100Y4", "11370600MB1234567", "52370602MJ8888888"]
-    got = evaluate(spark, "credit_check_chars", credit_code_check_char, bodies)
+    got = evaluate(cspark, "credit_check_chars", credit_code_check_char, bodies)
     assert got == {b: reference(b) for b in bodies}
 
 
@@ -280,12 +319,12 @@ def _division_rules(x):
 
 
 @pytest.mark.parametrize(("code", "day", "rules"), DIVISION_CASES)
-def test_division_code_rules(spark, code, day, rules):
-    got = evaluate(spark, "division_rules", _division_rules, [f"{c}@{d}" for c, d, _ in DIVISION_CASES])
+def test_division_code_rules(cspark, code, day, rules):
+    got = evaluate(cspark, "division_rules", _division_rules, [f"{c}@{d}" for c, d, _ in DIVISION_CASES])
     assert got[f"{code}@{day}"] == rules
 
 
-def test_division_code_outside_the_city_only_needs_a_known_province(spark):
+def test_division_code_outside_the_city_only_needs_a_known_province(cspark):
     from citybrain.conform.cast import collect
     from citybrain.conform.catalog import ItemDef, load_catalog
     from citybrain.conform.validate import division_checks
@@ -296,13 +335,13 @@ def test_division_code_outside_the_city_only_needs_a_known_province(spark):
         checks = division_checks(x, item, load_catalog().divisions, "DATE'2026-11-01'")
         return f"transform({collect(checks)}, v -> v.rule_id)"
 
-    got = evaluate(spark, "division_outside", rules, ["110105", "370699", "990105"])
+    got = evaluate(cspark, "division_outside", rules, ["110105", "370699", "990105"])
     assert got == {"110105": [],  # Beijing 朝阳区: outside the reference list, province known
                    "370699": ["conform.division_code.unknown"],  # inside 烟台: must be listed
                    "990105": ["conform.division_code.format"]}  # no such province
 
 
-def test_rows_transform_types_values_and_names_every_violation(spark):
+def test_rows_transform_types_values_and_names_every_violation(cspark):
     """A tiny pop_resident bronze batch through the whole row pipeline, compared whole."""
     from pyspark.sql import functions as F
 
@@ -326,7 +365,7 @@ def test_rows_transform_types_values_and_names_every_violation(spark):
         {**base, "id_number": "370602198001010055", "name": "鍒樻槑蹇"},  # UTF-8 read as GBK (mojibake)
     ]
     cols = res.item_names
-    bronze = spark.createDataFrame([tuple(r.get(c) for c in cols) + (i + 1,) for i, r in enumerate(batch)],
+    bronze = cspark.createDataFrame([tuple(r.get(c) for c in cols) + (i + 1,) for i, r in enumerate(batch)],
                                    ", ".join(f"`{c}` string" for c in cols) + ", _row_number long")
     bronze = bronze.withColumn("_batch_id", F.lit("pop_resident:20261101:t")).withColumn(
         "_batch_date", F.lit(dt.date(2026, 11, 1)))
@@ -363,8 +402,8 @@ RANGE_AND_FORMAT = [
 
 
 @pytest.mark.parametrize(("change", "rules"), RANGE_AND_FORMAT)
-def test_geo_building_ranges_types_and_code_lists(spark, change, rules):
-    got = _building_rules(spark)
+def test_geo_building_ranges_types_and_code_lists(cspark, change, rules):
+    got = _building_rules(cspark)
     assert got[repr(sorted(change.items()))] == rules
 
 

@@ -58,14 +58,3 @@ def test_sql_literals(value, sql):
     from citybrain.conform.sql import lit
 
     assert lit(value) == sql
-
-
-def test_gb2312_text_set_accepts_simulated_text_and_rejects_mojibake():
-    from citybrain.conform.validate import gb2312_text_chars
-    from citybrain.sources.faults import mojibake
-
-    allowed = set(gb2312_text_chars())
-    good = ["张三", "烟台市芝罘区南大街123号", "鲁东机械有限公司", "王喆"]  # 喆 is a listed rare name character
-    assert all(set(t) <= allowed for t in good)
-    bad = [mojibake(t) for t in ["烟台市芝罘区南大街123号", "鲁东机械有限公司", "欧阳娜娜"]]
-    assert all(not set(t) <= allowed for t in bad)
