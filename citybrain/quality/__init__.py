@@ -1,0 +1,1 @@
+"""Quality gates (Great Expectations) and GB/T 36344 quality scores."""
