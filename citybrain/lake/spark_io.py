@@ -138,13 +138,25 @@ def merge(
 
 def _merge_sql(df: DataFrame, uri: str, on: str, *, update_condition: str | None, delete_missing: bool) -> None:
     """The same upsert as the DeltaTable merge builder, as Delta SQL over a temporary view of `df`."""
-    spark = df.sparkSession
-    view = f"citybrain_merge_source_{uuid.uuid4().hex}"
-    df.createOrReplaceTempView(view)
     matched = f"WHEN MATCHED AND ({update_condition})" if update_condition else "WHEN MATCHED"
     clauses = [f"{matched} THEN UPDATE SET *", "WHEN NOT MATCHED THEN INSERT *"]
     if delete_missing:
         clauses.append("WHEN NOT MATCHED BY SOURCE THEN DELETE")
+    _run_merge(df, uri, on, clauses)
+
+
+def merge_sql(df: DataFrame, name: str | TableName, on: str, clauses: Sequence[str], *,
+              settings: Settings | None = None) -> None:
+    """`MERGE INTO <table> AS t USING df AS s ON <on> <clauses>` as Delta SQL (classic and Connect sessions
+    alike), for merges `merge` does not express: extra match conditions, conditional deletes and inserts.
+    The table must exist."""
+    _run_merge(df, table_uri(name, settings), on, list(clauses))
+
+
+def _run_merge(df: DataFrame, uri: str, on: str, clauses: list[str]) -> None:
+    spark = df.sparkSession
+    view = f"citybrain_merge_source_{uuid.uuid4().hex}"
+    df.createOrReplaceTempView(view)
     try:
         spark.sql(f"MERGE INTO {_delta_path(uri)} AS t USING {view} AS s ON {on} " + " ".join(clauses)).collect()
     finally:
