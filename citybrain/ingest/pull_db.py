@@ -46,8 +46,11 @@ def as_text(value: Any) -> str | None:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | Decimal):
+    if isinstance(value, int):
         return str(value)
+    if isinstance(value, Decimal):  # NUMERIC(p,s) pads to its scale: 695.1500 is sent as 695.15, like SQLite
+        text = format(value, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, datetime):

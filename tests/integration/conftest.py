@@ -1,8 +1,15 @@
-"""Integration fixtures: the department sources of a tiny simulated city, generated once per test run."""
+"""Integration fixtures: the department sources of a tiny simulated city, generated once per test run, and one
+throwaway PostgreSQL server (Debian package `postgresql`) shared by the tests that need a real database."""
 
 from __future__ import annotations
 
+import os
+import sys
+
 import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from pg_cluster import pg_bindir, start_pg_cluster  # noqa: E402
 
 SOURCES_SCALE = 0.002  # about 2,000 residents: every resource has a few rows, Spark work stays small
 SOURCES_DAYS = 5  # day 0 full load + 4 days: schema drift and every malformed-file kind appear
@@ -23,3 +30,20 @@ def source_days(generated_sources):
 
     start = date.fromisoformat(generated_sources.start_date)
     return [start + timedelta(days=d) for d in range(generated_sources.days)]
+
+
+@pytest.fixture(scope="session")
+def pg():
+    """A PostgreSQL cluster for this test session; missing server binaries fail (never skip) naming the package."""
+    pg_bindir()  # raises PgUnavailable naming the apt package: CI must not silently skip these tests
+    cluster = start_pg_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg):
+    """SQLAlchemy URL of a fresh `sources` database on the session's PostgreSQL server."""
+    return pg.create_database("sources")

@@ -5,28 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
 from citybrain.orchestration.airflow_env import airflow_bin, airflow_env, ensure_passwords_file
 from citybrain.settings import Settings
 
-sys.path.insert(0, os.path.dirname(__file__))
-from pg_cluster import pg_bindir, start_pg_cluster  # noqa: E402
-
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def pg():
-    """A throwaway PostgreSQL cluster; missing server binaries fail the test with the package to install."""
-    pg_bindir()  # raises PgUnavailable naming the apt package: CI must not silently skip this
-    cluster = start_pg_cluster()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 def _airflow(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:

@@ -126,3 +126,16 @@ def test_unreadable_xlsx(tmp_path, data, kind):
     with pytest.raises(UnreadableFile) as caught:
         read_extract(_write(tmp_path, "s_20261101.xlsx", data), "xlsx")
     assert caught.value.kind == kind
+
+
+def test_database_values_as_shortest_exact_text():
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    from citybrain.ingest.pull_db import as_text
+
+    assert as_text(Decimal("695.1500")) == "695.15"  # NUMERIC(p,4) from PostgreSQL, 695.15 from SQLite
+    assert as_text(Decimal("100")) == "100" and as_text(Decimal("1E+2")) == "100"
+    assert as_text(Decimal("0.000")) == "0" and as_text(Decimal("-3.10")) == "-3.1"
+    assert as_text(True) == "true" and as_text(7) == "7" and as_text(0.1) == "0.1"
+    assert as_text(datetime(2026, 11, 1, 8, 5)) == "2026-11-01 08:05:00" and as_text(date(2026, 1, 2)) == "2026-01-02"
