@@ -1,0 +1,109 @@
+"""DuckDB connections over lake tables: one view per table named layer.table, read through deltalake/Arrow
+(citybrain.lake.arrow_io), optionally at a Delta version per table or as of a point in time."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from citybrain.lake import arrow_io
+from citybrain.lake.names import TableName
+from citybrain.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+log = logging.getLogger("citybrain.analyst")
+ANALYST_LAYERS = ("silver", "gold", "open")
+_REF = re.compile(r'"?\b(silver|gold|open)"?\s*\.\s*"?([a-z][a-z0-9_]*)\b', re.IGNORECASE)
+
+
+def referenced_tables(sql: str) -> set[str] | None:
+    """layer.table names a statement mentions (None when it names none: then every table is registered)."""
+    found = {f"{m.group(1).lower()}.{m.group(2).lower()}" for m in _REF.finditer(sql)}
+    return found or None
+
+
+def parse_versions(specs: Iterable[str]) -> dict[str, int]:
+    """['gold.indicator_values=3'] -> {'gold.indicator_values': 3} (the table name is checked)."""
+    out = {}
+    for spec in specs:
+        name, sep, version = spec.partition("=")
+        if not sep or not version.strip().isdigit():
+            raise ValueError(f"--version {spec!r}: expected layer.table=N, e.g. gold.indicator_values=3")
+        out[str(TableName.parse(name.strip()))] = int(version)
+    return out
+
+
+def connect(layers: Iterable[str] = ANALYST_LAYERS, *, versions: dict[str, int] | None = None,
+            as_of: datetime | str | None = None, database: str = ":memory:", only: set[str] | None = None,
+            settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with a view per table; ``versions`` pins tables to Delta versions, ``as_of`` reads
+    every other table as it was then (tables created later are left out, with a log line); ``only`` limits
+    the views to those tables (each Delta log read costs ~0.1 s)."""
+    import duckdb
+
+    settings = settings or get_settings()
+    versions = dict(versions or {})
+    con = duckdb.connect(database)
+    tables = arrow_io.list_tables(layers, settings)
+    unknown = set(versions) - {str(t) for t in tables}
+    if unknown:
+        raise KeyError(f"--version names tables not in the lake: {', '.join(sorted(unknown))}")
+    for name in tables:
+        if only is not None and str(name) not in only:
+            continue
+        try:
+            dataset = arrow_io.arrow_dataset(name, version=versions.get(str(name)),
+                                             as_of=None if str(name) in versions else as_of, settings=settings)
+        except Exception as exc:  # a table younger than as_of, or a version that was vacuumed
+            if str(name) in versions:
+                raise ValueError(f"{name}: cannot read version {versions[str(name)]}: {exc}") from exc
+            log.info("%s left out: not readable as of %s (%s)", name, as_of, exc)
+            continue
+        _register(con, name, dataset)
+    return con
+
+
+def _register(con, name: TableName, dataset) -> None:
+    con.execute(f'CREATE SCHEMA IF NOT EXISTS "{name.layer}"')
+    con.register(f"__arrow_{name.layer}_{name.table}", dataset)
+    con.execute(f'CREATE OR REPLACE VIEW "{name.layer}"."{name.table}" AS '
+                f'SELECT * FROM "__arrow_{name.layer}_{name.table}"')
+
+
+def query(sql: str, *, versions: dict[str, int] | None = None, as_of: datetime | str | None = None,
+          settings: Settings | None = None, con=None) -> pa.Table:
+    """Run one statement and return its result as Arrow."""
+    con = con or connect(versions=versions, as_of=as_of, only=referenced_tables(sql), settings=settings)
+    return con.execute(sql).fetch_arrow_table()
+
+
+def write_database(path: str, *, layers: Iterable[str] = ANALYST_LAYERS, versions: dict[str, int] | None = None,
+                   as_of: datetime | str | None = None, settings: Settings | None = None) -> dict[str, int]:
+    """A DuckDB database file with every table materialised as layer.table (any DuckDB client opens it);
+    returns table -> rows. An existing file is replaced only after the new one is complete."""
+    import os
+
+    tmp = f"{path}.tmp"
+    for leftover in (tmp, f"{tmp}.wal"):
+        if os.path.exists(leftover):
+            os.remove(leftover)
+    src = connect(layers, versions=versions, as_of=as_of, settings=settings)
+    src.execute(f"ATTACH '{tmp}' AS target")
+    rows = {}
+    views = src.execute("SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal "
+                        "AND database_name = 'memory' ORDER BY 1, 2").fetchall()
+    for i, (schema, view) in enumerate(views, 1):
+        src.execute(f'CREATE SCHEMA IF NOT EXISTS target."{schema}"')
+        src.execute(f'CREATE TABLE target."{schema}"."{view}" AS SELECT * FROM "{schema}"."{view}"')
+        rows[f"{schema}.{view}"] = src.execute(f'SELECT count(*) FROM target."{schema}"."{view}"').fetchone()[0]
+        log.info("[%d/%d] %s.%s: %d rows", i, len(views), schema, view, rows[f"{schema}.{view}"])
+    src.execute("DETACH target")
+    src.close()
+    os.replace(tmp, path)
+    return rows
