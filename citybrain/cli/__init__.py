@@ -6,8 +6,10 @@ import typer
 
 from citybrain.cli import airflow_cmd, bench_cmd, corrections_cmd, demo_cmd, doctor_cmd, setup_cmd, status_cmd
 from citybrain.cli.catalog_cmd import catalog_app
+from citybrain.cli.opendata_cmd import publish, releases_app
 from citybrain.cli.sources_cmd import sources_app
 from citybrain.cli.spark_cmd import spark_app
+from citybrain.cli.sql_cmd import duckdb_file, sql
 
 app = typer.Typer(
     name="citybrain",
@@ -26,6 +28,10 @@ app.add_typer(sources_app, name="sources")
 app.add_typer(spark_app, name="spark")
 app.command("status")(status_cmd.status)
 app.command("corrections")(corrections_cmd.corrections)
+app.command("publish")(publish)
+app.add_typer(releases_app, name="releases")
+app.command("sql")(sql)
+app.command("duckdb")(duckdb_file)
 
 
 @app.command("version")
