@@ -57,3 +57,13 @@ def plan(catalog: Catalog) -> tuple[list[Dataset], dict[str, str]]:
     withheld.update({i.code: f"indicator {i.code}: open class {i.open}" for i in catalog.indicators.values()
                      if i.open not in ACCESS_OF_OPEN})
     return datasets, withheld
+
+
+def input_tables(catalog: Catalog) -> list[str]:
+    """Every lake table a release reads (the quality gates run on these before publishing)."""
+    return sorted({ds.source for ds in plan(catalog)[0]})
+
+
+def open_tables(catalog: Catalog) -> list[str]:
+    """Every open.* table a release may write (the publish DAG's outlets)."""
+    return sorted({ds.open_table for ds in plan(catalog)[0]})

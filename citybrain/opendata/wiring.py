@@ -1,0 +1,31 @@
+"""What the publish DAG runs on, checks and produces (catalogue YAML only: cheap at DAG-parse time)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from citybrain.settings import Settings
+
+
+def open_outlets() -> list:
+    from citybrain.catalog import get_catalog
+    from citybrain.opendata.datasets import open_tables
+    from citybrain.orchestration.assets import lake_asset
+
+    return [lake_asset(name) for name in open_tables(get_catalog())]
+
+
+def run_publish_gates(settings: Settings | None = None, run_id: str | None = None) -> dict:
+    """Quality gates on every input of a release that is in the lake; a blocked table is reported, not
+    raised: publishing then keeps the previous release's copy of the datasets built from it."""
+    from citybrain.catalog import get_catalog
+    from citybrain.lake import arrow_io
+    from citybrain.opendata.datasets import input_tables
+    from citybrain.quality.gates import run_gates
+    from citybrain.settings import get_settings
+
+    settings = settings or get_settings()
+    tables = [t for t in input_tables(get_catalog()) if arrow_io.table_exists(t, settings)]
+    results = run_gates(tables, settings=settings, run_id=run_id)
+    return {"checked": len(results), "blocked": {r.table: r.describe() for r in results if not r.passed}}
