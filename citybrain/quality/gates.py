@@ -1,0 +1,237 @@
+"""Run the quality gates: validate the current Delta version of each table with GX (pandas engine).
+
+Each table is read ONCE through Arrow at a pinned Delta version (deltalake, no Spark), turned into a
+pandas frame and validated by its checkpoint; every expectation of the suite runs over that one
+in-memory frame. Values only known at run time are GX suite parameters: the referenced tables' keys,
+row-count bounds from the previous version, the freshness limit of the update cycle. Results go to
+``control.quality_results`` (publishing reads ``last_passed_version``) and
+``control.quality_checks`` (per expectation counts, the scorecard's input); Data Docs are rebuilt
+once per run into ``<site>/quality/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+
+from citybrain.quality import policy
+from citybrain.quality.results import Failure, GateResult, last_passed_version, record_results
+from citybrain.quality.suites import AGE_COLUMN, TableSpec, table_specs
+from citybrain.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+CHECKS_TABLE = "control.quality_checks"
+NO_LIMIT = 10**12
+
+
+def default_tables(settings: Settings, specs: dict[str, TableSpec]) -> list[str]:
+    """Every silver and gold table the catalogue defines that exists in the lake (open ones too)."""
+    from citybrain.lake import arrow_io
+
+    return [t for t in specs if t.split(".")[0] in ("silver", "gold", "open") and arrow_io.table_exists(t, settings)]
+
+
+def data_day(settings: Settings) -> dt.date:
+    """The lake's last data day: the newest batch date in control.batches (else today)."""
+    from citybrain.lake import arrow_io
+
+    if arrow_io.table_exists("control.batches", settings):
+        import pyarrow.compute as pc
+
+        days = arrow_io.read_arrow("control.batches", columns=["logical_date"], settings=settings)["logical_date"]
+        newest = pc.max(days).as_py()
+        if newest:
+            return newest
+    return dt.date.today()
+
+
+def _read(table: str, spec: TableSpec, version: int, settings: Settings, columns: list[str] | None = None):
+    """The rows a suite validates (current SCD2 rows / newest bronze batch) as an Arrow table."""
+    import pyarrow.compute as pc
+
+    from citybrain.lake import arrow_io
+
+    dtab = arrow_io.delta_table(table, version=version, settings=settings)
+    names = set(dtab.schema().to_arrow().names)
+    wanted = None if columns is None else [c for c in columns if c in names]
+    if spec.current_only and "is_current" in names:
+        data = dtab.to_pyarrow_dataset().to_table(columns=wanted, filter=pc.field("is_current"))
+    elif spec.latest_batch_only and "_batch_date" in names:
+        dataset = dtab.to_pyarrow_dataset()
+        newest = pc.max(dataset.to_table(columns=["_batch_date"])["_batch_date"]).as_py()
+        data = dataset.to_table(columns=wanted, filter=pc.field("_batch_date") == newest)
+    else:
+        data = dtab.to_pyarrow_table(columns=wanted)
+    return data
+
+
+def _frame(spec: TableSpec, version: int, settings: Settings, today: dt.date):
+    """The pandas frame of one table version, with the age column freshness checks read."""
+    import pandas as pd
+
+    data = _read(spec.table, spec, version, settings)
+    df = data.to_pandas()
+    for column in df.columns:  # wall-clock timestamps stored as UTC: validate them naive
+        if isinstance(df[column].dtype, pd.DatetimeTZDtype):
+            df[column] = df[column].dt.tz_localize(None)
+    if spec.age_from and spec.age_from in df.columns:
+        stamp = pd.to_datetime(df[spec.age_from], errors="coerce")
+        df[AGE_COLUMN] = (pd.Timestamp(today) - stamp.dt.floor("D")).dt.days
+    elif spec.age_from:
+        df[AGE_COLUMN] = pd.Series(dtype="float64")
+    return df
+
+
+def _row_bounds(spec: TableSpec, version: int, settings: Settings) -> tuple[int, int]:
+    """Row-count bounds from the last passed (else previous) version of the table."""
+    rules = policy.policy()["row_count_change"]
+    previous = last_passed_version(spec.table, settings)
+    if previous is None or previous >= version:
+        previous = version - 1
+    if previous < 0:
+        return 0, NO_LIMIT
+    n = _read(spec.table, spec, previous, settings, columns=[]).num_rows
+    if n < rules["min_previous_rows"]:
+        return 0, NO_LIMIT
+    return int(n * rules["min_ratio"]), int(n * rules["max_ratio"]) + 1
+
+
+def _reference_keys(ref: str, settings: Settings, cache: dict) -> list:
+    """Key values of ``resource.item`` in silver (current rows of an entity), for referential checks."""
+    from citybrain.catalog import get_catalog
+    from citybrain.lake import arrow_io
+
+    if ref not in cache:
+        res_name, item = ref.split(".")
+        table = f"silver.{res_name}"
+        if not arrow_io.table_exists(table, settings):
+            cache[ref] = None
+        else:
+            res = get_catalog().resource(res_name)
+            from citybrain.quality.suites import resource_spec
+
+            spec = resource_spec(res, "silver", get_catalog())
+            version = arrow_io.delta_table(table, settings=settings).version()
+            col = _read(table, spec, version, settings, columns=[item])[item]
+            cache[ref] = sorted(set(col.drop_null().to_pylist()))
+    return cache[ref]
+
+
+def _parameters(spec: TableSpec, version: int, settings: Settings, refs: dict) -> dict:
+    out = {}
+    for name, (kind, arg) in spec.parameters.items():
+        if kind == "reference":
+            keys = _reference_keys(arg, settings, refs)
+            out[name] = keys if keys is not None else []
+        elif kind == "fresh_days":
+            out[name] = arg
+    if "rows_min" in spec.parameters:
+        out["rows_min"], out["rows_max"] = _row_bounds(spec, version, settings)
+    return out
+
+
+def _sample_keys(result: dict, keys: list[str], n: int) -> list[str]:
+    rows = result.get("partial_unexpected_index_list") or []
+    if keys and rows and isinstance(rows[0], dict):
+        return ["|".join(str(r.get(k)) for k in keys) for r in rows[:n]]
+    return [str(v) for v in (result.get("partial_unexpected_list") or [])[:n]]
+
+
+def _outcomes(spec: TableSpec, validation, n_samples: int) -> tuple[list[Failure], list[dict]]:
+    """Failures (for GateResult) and per-expectation counts (for control.quality_checks)."""
+    failures, checks = [], []
+    for er in validation.results:
+        meta = er.expectation_config.meta or {}
+        result = er.result or {}
+        label = meta.get("label") or er.expectation_config.type
+        raised = (er.exception_info or {}).get("raised_exception")
+        element = int(result.get("element_count") or 0)
+        unexpected = int(result.get("unexpected_count") or 0)
+        if "observed_value" in result and "element_count" not in result:  # aggregate expectation
+            element, unexpected = 1, (0 if er.success else 1)
+            label = f"{label} (observed {result['observed_value']})"
+        if raised:
+            label = f"{label} (error: {(er.exception_info or {}).get('exception_message', '')[:200]})"
+        checks.append({"rule": meta.get("rule"), "dimension": meta.get("dimension"), "severity": meta.get("severity"),
+                       "expectation": label, "element_count": element, "unexpected_count": unexpected,
+                       "success": bool(er.success)})
+        if not er.success:
+            failures.append(Failure(label, meta.get("severity", "critical"), unexpected, element,
+                                    _sample_keys(result, spec.keys, n_samples), meta.get("dimension")))
+    return failures, checks
+
+
+def _record_checks(run_id: str, table: str, version: int, checks: list[dict], settings: Settings) -> None:
+    import pyarrow as pa
+
+    from citybrain.lake import arrow_io
+
+    if not checks:
+        return
+    now = dt.datetime.now(dt.UTC)
+    rows = [{"run_id": run_id, "table": table, "delta_version": version, **c, "checked_at": now} for c in checks]
+    schema = pa.schema([("run_id", pa.string()), ("table", pa.string()), ("delta_version", pa.int64()),
+                        ("rule", pa.string()), ("dimension", pa.string()), ("severity", pa.string()),
+                        ("expectation", pa.string()), ("element_count", pa.int64()),
+                        ("unexpected_count", pa.int64()), ("success", pa.bool_()),
+                        ("checked_at", pa.timestamp("us", "UTC"))])
+    arrow_io.append_arrow(CHECKS_TABLE, pa.Table.from_pylist(rows, schema), settings=settings)
+
+
+def validate_table(context, spec: TableSpec, settings: Settings, run_id: str, today: dt.date,
+                   refs: dict | None = None) -> GateResult:
+    """Validate the current version of one table with its checkpoint; returns its GateResult."""
+    from citybrain.lake import arrow_io
+    from citybrain.quality.project import ensure_checkpoint
+
+    n_samples = int(policy.policy().get("sample_keys", 10))
+    version = arrow_io.delta_table(spec.table, settings=settings).version()
+    checkpoint = ensure_checkpoint(context, spec, n_samples)
+    df = _frame(spec, version, settings, today)
+    params = _parameters(spec, version, settings, refs if refs is not None else {})
+    run = checkpoint.run(batch_parameters={"dataframe": df}, expectation_parameters=params)
+    validation = next(iter(run.run_results.values()))
+    failures, checks = _outcomes(spec, validation, n_samples)
+    _record_checks(run_id, spec.table, version, checks, settings)
+    passed = not any(f.severity == "critical" for f in failures)
+    return GateResult(spec.table, version, spec.suite, run_id, passed, len(checks), failures)
+
+
+def run_gates(tables: list[str] | None = None, *, settings: Settings | None = None, spark=None,
+              run_id: str | None = None) -> list[GateResult]:
+    """Validate the current version of each table ("layer.table"; None = every silver/gold/open table of
+    the catalogue in the lake), record the outcomes, rebuild Data Docs and return the results.
+
+    ``spark`` is accepted for callers holding a session and unused: the gates read Delta through
+    Arrow at a pinned version and validate with GX's pandas engine (one scan per table).
+    """
+    from citybrain.catalog import get_catalog
+    from citybrain.quality.project import get_context
+
+    del spark
+    settings = settings or get_settings()
+    run_id = run_id or f"quality-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    specs = table_specs(get_catalog())
+    names = list(tables) if tables is not None else default_tables(settings, specs)
+    unknown = [t for t in names if t not in specs]
+    if unknown:
+        raise KeyError(f"no quality suite for {unknown}: tables come from catalog/ (resources, themes, "
+                       f"gold.indicator_values); known e.g. {', '.join(list(specs)[:5])}")
+    context = get_context(settings)
+    today = data_day(settings)
+    refs: dict = {}
+    results = []
+    for i, name in enumerate(names, 1):
+        started = time.perf_counter()
+        result = validate_table(context, specs[name], settings, run_id, today, refs)
+        results.append(result)
+        log.info("quality gate %d/%d %s@v%d: %s (%d expectations, %d failed) in %.1fs", i, len(names), name,
+                 result.delta_version, "passed" if result.passed else "BLOCKED", result.evaluated,
+                 len(result.failures), time.perf_counter() - started)
+        if not result.passed:
+            log.warning("%s", result.describe())
+    record_results(results, settings)
+    context.build_data_docs()
+    return results
