@@ -113,3 +113,12 @@ def append_arrow(name: str | TableName, data: pa.Table, *, settings: Settings | 
     settings = settings or get_settings()
     write_deltalake(_delta_rs_uri(table_uri(name, settings)), data, mode="append",
                     storage_options=_storage_options(settings))
+
+
+def overwrite_arrow(name: str | TableName, data: pa.Table, *, settings: Settings | None = None) -> None:
+    """Replace a small table's contents (and schema) without Spark, as a new Delta version."""
+    from deltalake import write_deltalake
+
+    settings = settings or get_settings()
+    write_deltalake(_delta_rs_uri(table_uri(name, settings)), data, mode="overwrite", schema_mode="overwrite",
+                    storage_options=_storage_options(settings))
