@@ -15,15 +15,12 @@ Rules:
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK = "10X98765432"
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+from citybrain.standards.identifiers import is_valid_credit_code, is_valid_id_number
+
 _EDGE = r"(?<![0-9A-Za-z])", r"(?![0-9A-Za-z])"
 ID_RE = re.compile(_EDGE[0] + r"(\d{17}[\dXx])" + _EDGE[1])
 PHONE_RE = re.compile(r"(?<![\d.])(1[3-9]\d{9}|0\d{2,3}-\d{7,8})(?![\d.])")
@@ -62,26 +59,6 @@ class LeakFound(Exception):
         super().__init__(f"PII leak scan failed: {len(findings)} findings\n{shown}{more}")
 
 
-def valid_id_number(text: str) -> bool:
-    if len(text) != 18 or not text[:17].isdigit():
-        return False
-    check = ID_CHECK[sum(int(c) * w for c, w in zip(text[:17], ID_WEIGHTS, strict=True)) % 11]
-    if check != text[17].upper():
-        return False
-    try:
-        born = dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
-    except ValueError:
-        return False
-    return dt.date(1880, 1, 1) <= born <= dt.date.today()
-
-
-def valid_credit_code(text: str) -> bool:
-    if len(text) != 18 or any(c not in USCC_ALPHABET for c in text):
-        return False
-    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(text[:17], USCC_WEIGHTS, strict=True))
-    return USCC_ALPHABET[(31 - total % 31) % 31] == text[17]
-
-
 def _shown(value: str) -> str:
     return value[:3] + "*" * max(0, len(value) - 5) + value[-2:] if len(value) > 5 else "*" * len(value)
 
@@ -91,13 +68,13 @@ def scan_cell(value: str, column: str, direct_columns: frozenset[str] = frozense
     if not value or HASH_RE.match(value):
         return []
     rules = []
-    if any(valid_id_number(m) for m in ID_RE.findall(value)):
+    if any(is_valid_id_number(m.upper()) for m in ID_RE.findall(value)):
         rules.append("pii.id_number")
     if PHONE_RE.search(value):
         rules.append("pii.phone")
     if EMAIL_RE.search(value):
         rules.append("pii.email")
-    if any(valid_credit_code(m) for m in USCC_RE.findall(value)):
+    if any(is_valid_credit_code(m) for m in USCC_RE.findall(value)):
         rules.append("pii.sole_trader_credit_code")
     person_column = "姓名" in column or (column in direct_columns and column.endswith("name"))
     if person_column and NAME_RE.match(value) and value[0] in SURNAMES:
