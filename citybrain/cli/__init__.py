@@ -7,6 +7,7 @@ import typer
 from citybrain.cli import airflow_cmd, bench_cmd, corrections_cmd, demo_cmd, doctor_cmd, setup_cmd, status_cmd
 from citybrain.cli.catalog_cmd import catalog_app
 from citybrain.cli.opendata_cmd import publish, releases_app
+from citybrain.cli.quality_cmd import quality_app
 from citybrain.cli.sources_cmd import sources_app
 from citybrain.cli.spark_cmd import spark_app
 from citybrain.cli.sql_cmd import duckdb_file, sql
@@ -26,6 +27,7 @@ app.add_typer(airflow_cmd.airflow_app, name="airflow")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(sources_app, name="sources")
 app.add_typer(spark_app, name="spark")
+app.add_typer(quality_app, name="quality")
 app.command("status")(status_cmd.status)
 app.command("corrections")(corrections_cmd.corrections)
 app.command("publish")(publish)

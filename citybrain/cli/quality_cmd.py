@@ -1,0 +1,92 @@
+"""`citybrain quality`: run the gates, the GB/T 36344 league table, fault detection, suites."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import typer
+
+from citybrain.cli.output import console, print_json
+
+quality_app = typer.Typer(help="Quality gates (Great Expectations), GB/T 36344 scorecard, fault detection.",
+                          no_args_is_help=True)
+
+
+@quality_app.command("gate")
+def gate(
+    tables: list[str] = typer.Argument(None, help="layer.table names (default: every silver/gold/open table)"),
+    as_json: bool = typer.Option(False, "--json", help="print the results as JSON"),
+) -> None:
+    """Validate the current version of tables, record control.quality_results, build Data Docs."""
+    from dataclasses import asdict
+
+    from citybrain.quality.gates import run_gates
+    from citybrain.quality.project import docs_dir
+    from citybrain.settings import get_settings
+
+    results = run_gates(tables or None)
+    if as_json:
+        print_json([asdict(r) for r in results])
+    else:
+        for r in results:
+            console.print(r.describe() if r.failures else f"{r.table}@v{r.delta_version}: passed ({r.evaluated})")
+        console.print(f"Data Docs: {docs_dir(get_settings()) / 'index.html'}")
+    if any(not r.passed for r in results):
+        raise typer.Exit(1)
+
+
+@quality_app.command("report")
+def report(
+    as_json: bool = typer.Option(False, "--json", help="print the league table as JSON"),
+    date: str | None = typer.Option(None, "--date", help="day of the league table (default: newest)"),
+    weight: list[str] = typer.Option(None, "--weight", "-w", help="dimension=weight override, e.g. timeliness=2"),
+) -> None:
+    """Build gold.quality_scorecard and print the department league table (and write quality.html)."""
+    from citybrain.quality.policy import DIMENSION_ZH, DIMENSIONS
+    from citybrain.quality.scorecard import build_scorecard, league_table, render_page
+
+    override = {k: float(v) for k, v in (w.split("=", 1) for w in weight or [])}
+    rows = build_scorecard(weight_override=override)
+    league = league_table(rows, dt.date.fromisoformat(date) if date else None)
+    page = render_page(rows, league)
+    if as_json:
+        print_json({"league": league, "page": page})
+        return
+    header = "rank dept      score " + " ".join(f"{DIMENSION_ZH[d]:>5}" for d in DIMENSIONS)
+    console.print(f"[bold]GB/T 36344 league table {league[0]['date'] if league else '-'}[/]\n{header}")
+    for e in league:
+        console.print(f"{e['rank']:>4} {e['department']:<8} {e['score']:6.1f} "
+                      + " ".join(f"{e[d]:8.1f}" for d in DIMENSIONS))
+    console.print(f"page: {page}")
+
+
+@quality_app.command("faults")
+def faults(
+    manifest: Path | None = typer.Option(None, "--manifest", help="manifest folder (default sources/manifest)"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Which gate caught each fault kind of the simulator's manifest, and the recall."""
+    from citybrain.quality.faults import detection, format_detection
+
+    table = detection(manifest)
+    if as_json:
+        print_json(table)
+    else:
+        console.print(format_detection(table))
+
+
+@quality_app.command("suites")
+def suites(
+    project: Path | None = typer.Option(None, "--project", help="GX project root (default var/quality; "
+                                        "`quality` refreshes the committed suites)"),
+) -> None:
+    """Generate every table's suite, validation definition and checkpoint from catalog/."""
+    from citybrain.catalog import get_catalog
+    from citybrain.quality.project import write_suites
+    from citybrain.quality.suites import table_specs
+
+    specs = table_specs(get_catalog())
+    n = write_suites(specs, root=project)
+    rules = sum(len(s.rules) for s in specs.values())
+    console.print(f"{n} suites ({rules} expectations) generated from the catalogue")
