@@ -81,7 +81,7 @@ def _register_stage_modules() -> None:
     """Later stages register themselves from their own packages, in pipeline order."""
     import importlib
 
-    for module in ("citybrain.ingest.bench", "citybrain.conform.bench", "citybrain.gold.bench",
+    for module in ("citybrain.ingest.bench", "citybrain.conform.bench", "citybrain.quality.bench", "citybrain.gold.bench",
                    "citybrain.spark.bench"):
         try:
             importlib.import_module(module)
