@@ -6,6 +6,7 @@ import typer
 
 from citybrain.cli import airflow_cmd, bench_cmd, corrections_cmd, demo_cmd, doctor_cmd, setup_cmd, status_cmd
 from citybrain.cli.catalog_cmd import catalog_app
+from citybrain.cli.conform_cmd import conform_app
 from citybrain.cli.opendata_cmd import publish, releases_app
 from citybrain.cli.quality_cmd import quality_app
 from citybrain.cli.sources_cmd import sources_app
@@ -30,6 +31,7 @@ app.add_typer(spark_app, name="spark")
 app.add_typer(quality_app, name="quality")
 app.command("status")(status_cmd.status)
 app.command("corrections")(corrections_cmd.corrections)
+app.add_typer(conform_app, name="conform")
 app.command("publish")(publish)
 app.add_typer(releases_app, name="releases")
 app.command("sql")(sql)
