@@ -21,8 +21,8 @@ from citybrain.catalog import Catalog, Item, Resource
 from citybrain.quality import policy
 
 ID_NUMBER_RE = r"^\d{17}[\dX]$"
-PHONE_RE = r"^(1[3-9]\d{9}|0[1-9]\d{8,10}|[2-9]\d{6,7}|1\d{4}|[48]00\d{7})$"
-EMAIL_RE = r"^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$"
+PHONE_RE = r"^(?:1[3-9]\d{9}|0[1-9]\d{8,10}|[2-9]\d{6,7}|1\d{4}|[48]00\d{7})$"
+EMAIL_RE = r"^[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}$"
 GRID_COMPONENT_RE = r"^\d{16}$"
 FORMAT_REGEX = {"phone": PHONE_RE, "email": EMAIL_RE, "grid_component_id": GRID_COMPONENT_RE}
 CHECK_CHAR_FORMATS = ("id_number", "credit_code")
