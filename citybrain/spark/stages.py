@@ -24,10 +24,12 @@ from citybrain.settings import REPO_ROOT, Settings, get_settings
 
 StageFn = Callable[[Settings], dict]
 
-# name -> "module:function"; conform/gold register here once they exist.
+# name -> "module:function"; conform and gold run over a prepared bronze lake (lake_stages).
 PORTABLE_STAGES: dict[str, str] = {
     "smoke": "citybrain.spark.stages:smoke_stage",
     "upsert": "citybrain.spark.stages:upsert_stage",
+    "conform": "citybrain.spark.lake_stages:conform_stage",
+    "gold": "citybrain.spark.lake_stages:gold_stage",
 }
 JOB = REPO_ROOT / "jobs" / "stages_job.py"
 SMOKE_ROWS = 2000
