@@ -80,7 +80,7 @@ def query(sql: str, *, versions: dict[str, int] | None = None, as_of: datetime |
           settings: Settings | None = None, con=None) -> pa.Table:
     """Run one statement and return its result as Arrow."""
     con = con or connect(versions=versions, as_of=as_of, only=referenced_tables(sql), settings=settings)
-    return con.execute(sql).fetch_arrow_table()
+    return con.execute(sql).to_arrow_table()
 
 
 def write_database(path: str, *, layers: Iterable[str] = ANALYST_LAYERS, versions: dict[str, int] | None = None,
