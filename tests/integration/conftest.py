@@ -47,3 +47,12 @@ def pg():
 def pg_url(pg):
     """SQLAlchemy URL of a fresh `sources` database on the session's PostgreSQL server."""
     return pg.create_database("sources")
+
+
+@pytest.fixture(scope="session")
+def scaleout_bronze(settings, airflow_db, generated_sources):
+    """Day 0 ingested by the real DAGs for the scale-out resources (citybrain.spark.lake_stages): the seed
+    lake that the conform + gold equivalence runs (local, cluster, Connect) each start from a copy of."""
+    from citybrain.spark.lake_stages import prepared_bronze_lake
+
+    return prepared_bronze_lake(settings, generated_sources.start_date)
