@@ -78,15 +78,23 @@ def faults(
 
 @quality_app.command("suites")
 def suites(
-    project: Path | None = typer.Option(None, "--project", help="GX project root (default var/quality; "
-                                        "`quality` refreshes the committed suites)"),
+    export: Path | None = typer.Option(None, "--export", help="also copy the generated suites to this GX project "
+                                       "(`quality` refreshes the committed quality/gx/expectations/)"),
 ) -> None:
-    """Generate every table's suite, validation definition and checkpoint from catalog/."""
+    """Generate every table's suite, validation definition and checkpoint from catalog/ (var/quality/gx)."""
+    import shutil
+
     from citybrain.catalog import get_catalog
-    from citybrain.quality.project import write_suites
+    from citybrain.quality.project import project_root, write_suites
     from citybrain.quality.suites import table_specs
+    from citybrain.settings import get_settings
 
     specs = table_specs(get_catalog())
-    n = write_suites(specs, root=project)
+    n = write_suites(specs)
     rules = sum(len(s.rules) for s in specs.values())
-    console.print(f"{n} suites ({rules} expectations) generated from the catalogue")
+    console.print(f"{n} suites ({rules} expectations) generated from the catalogue in {project_root(get_settings())}")
+    if export:
+        target = export / "gx" / "expectations"
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(project_root(get_settings()) / "gx" / "expectations", target)
+        console.print(f"suites copied to {target}")
