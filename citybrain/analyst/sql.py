@@ -58,22 +58,50 @@ def connect(layers: Iterable[str] = ANALYST_LAYERS, *, versions: dict[str, int] 
         if only is not None and str(name) not in only:
             continue
         try:
-            dataset = arrow_io.arrow_dataset(name, version=versions.get(str(name)),
-                                             as_of=None if str(name) in versions else as_of, settings=settings)
+            table = arrow_io.delta_table(name, version=versions.get(str(name)),
+                                         as_of=None if str(name) in versions else as_of, settings=settings)
         except Exception as exc:  # a table younger than as_of, or a version that was vacuumed
             if str(name) in versions:
                 raise ValueError(f"{name}: cannot read version {versions[str(name)]}: {exc}") from exc
             log.info("%s left out: not readable as of %s (%s)", name, as_of, exc)
             continue
-        _register(con, name, dataset)
+        _register(con, name, table, local=settings.lake_is_local)
     return con
 
 
-def _register(con, name: TableName, dataset) -> None:
+# Delta primitive type -> DuckDB type of a hive partition value (anything else reads through Arrow)
+_PARTITION_TYPES = {"string": "VARCHAR", "date": "DATE", "integer": "INTEGER", "long": "BIGINT", "short": "SMALLINT",
+                    "byte": "TINYINT", "boolean": "BOOLEAN", "double": "DOUBLE", "float": "FLOAT"}
+
+
+def parquet_source(table) -> str | None:
+    """read_parquet over the snapshot's files (DuckDB's own reader: statistics pruning, no Arrow copy), or
+    None when the table needs the Delta reader (deletion vectors, column mapping, odd partition types)."""
+    protocol = table.protocol()
+    files = table.file_uris()
+    if protocol.min_reader_version > 1 or protocol.reader_features or not files:
+        return None
+    partitions = table.metadata().partition_columns
+    types = {f.name: str(f.type).removeprefix('PrimitiveType("').removesuffix('")') for f in table.schema().fields}
+    if any(types.get(p) not in _PARTITION_TYPES for p in partitions):
+        return None
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    hive = ""
+    if partitions:
+        hive = ", hive_partitioning = true, hive_types = {" + ", ".join(
+            f"'{p}': '{_PARTITION_TYPES[types[p]]}'" for p in partitions) + "}"
+    return f"read_parquet([{listed}], union_by_name = true{hive})"
+
+
+def _register(con, name: TableName, table, *, local: bool) -> None:
+    """A view layer.table over the snapshot: DuckDB's Parquet reader on a local lake, else the Arrow dataset."""
     con.execute(f'CREATE SCHEMA IF NOT EXISTS "{name.layer}"')
-    con.register(f"__arrow_{name.layer}_{name.table}", dataset)
-    con.execute(f'CREATE OR REPLACE VIEW "{name.layer}"."{name.table}" AS '
-                f'SELECT * FROM "__arrow_{name.layer}_{name.table}"')
+    source = parquet_source(table) if local else None
+    if source is None:
+        con.register(f"__arrow_{name.layer}_{name.table}", table.to_pyarrow_dataset())
+        source = f'"__arrow_{name.layer}_{name.table}"'
+    columns = ", ".join('"' + f.name + '"' for f in table.schema().fields)
+    con.execute(f'CREATE OR REPLACE VIEW "{name.layer}"."{name.table}" AS SELECT {columns} FROM {source}')
 
 
 def query(sql: str, *, versions: dict[str, int] | None = None, as_of: datetime | str | None = None,
