@@ -82,7 +82,7 @@ def _register_stage_modules() -> None:
     import importlib
 
     for module in ("citybrain.ingest.bench", "citybrain.conform.bench", "citybrain.quality.bench", "citybrain.gold.bench",
-                   "citybrain.spark.bench"):
+                   "citybrain.spark.bench", "citybrain.analyst.bench"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
