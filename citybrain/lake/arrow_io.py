@@ -74,13 +74,51 @@ def table_exists(name: str | TableName, settings: Settings | None = None) -> boo
 
 
 def list_tables(layers: Iterable[str] = LAYERS, settings: Settings | None = None) -> list[TableName]:
-    """Every Delta table under the given layers of a local lake."""
+    """Every Delta table under the given layers of the lake (a local path or an s3a:// bucket prefix)."""
     settings = settings or get_settings()
+    if not settings.lake_is_local:
+        return _list_s3_tables(layers, settings)
     found = []
     for layer in layers:
         root = Path(settings.lake_uri.removeprefix("file://"), layer)
         if root.is_dir():
             found += [TableName(layer, p.name) for p in sorted(root.iterdir()) if (p / "_delta_log").is_dir()]
+    return found
+
+
+def s3_filesystem(settings: Settings):
+    """A pyarrow S3 filesystem for the lake's bucket: the settings' endpoint and keys, else the AWS environment."""
+    from urllib.parse import urlparse
+
+    from pyarrow import fs
+
+    kwargs: dict = {}
+    if settings.s3_endpoint:
+        endpoint = urlparse(settings.s3_endpoint)
+        kwargs.update(endpoint_override=endpoint.netloc or endpoint.path, scheme=endpoint.scheme or "https",
+                      force_virtual_addressing=False)
+    if settings.s3_access_key and settings.s3_secret_key:
+        kwargs.update(access_key=settings.s3_access_key.get_secret_value(),
+                      secret_key=settings.s3_secret_key.get_secret_value())
+    return fs.S3FileSystem(**kwargs)
+
+
+def _list_s3_tables(layers: Iterable[str], settings: Settings) -> list[TableName]:
+    """Tables of an s3a:// lake: the layer prefixes' sub-prefixes that hold a _delta_log/."""
+    from pyarrow import fs
+
+    s3 = s3_filesystem(settings)
+    root = settings.lake_uri.split("://", 1)[1].rstrip("/")
+    found = []
+    for layer in layers:
+        try:
+            entries = s3.get_file_info(fs.FileSelector(f"{root}/{layer}", allow_not_found=True))
+        except OSError as exc:
+            raise OSError(f"Cannot list {settings.lake_uri}/{layer} (endpoint {settings.s3_endpoint or 'AWS'}): "
+                          f"{exc}") from exc
+        tables = sorted(e.base_name for e in entries if e.type == fs.FileType.Directory)
+        logs = s3.get_file_info([f"{root}/{layer}/{t}/_delta_log" for t in tables])
+        found += [TableName(layer, t) for t, log in zip(tables, logs, strict=True) if log.type != fs.FileType.NotFound]
     return found
 
 
