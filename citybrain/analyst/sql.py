@@ -50,6 +50,7 @@ def connect(layers: Iterable[str] = ANALYST_LAYERS, *, versions: dict[str, int] 
     settings = settings or get_settings()
     versions = dict(versions or {})
     con = duckdb.connect(database)
+    con.execute("SET TimeZone = 'UTC'")  # the lake stores wall-clock time as UTC timestamps: show it as stored
     tables = arrow_io.list_tables(layers, settings)
     unknown = set(versions) - {str(t) for t in tables}
     if unknown:
@@ -97,10 +98,14 @@ def _register(con, name: TableName, table, *, local: bool) -> None:
     """A view layer.table over the snapshot: DuckDB's Parquet reader on a local lake, else the Arrow dataset."""
     con.execute(f'CREATE SCHEMA IF NOT EXISTS "{name.layer}"')
     source = parquet_source(table) if local else None
+    fields = table.schema().fields
     if source is None:
         con.register(f"__arrow_{name.layer}_{name.table}", table.to_pyarrow_dataset())
         source = f'"__arrow_{name.layer}_{name.table}"'
-    columns = ", ".join('"' + f.name + '"' for f in table.schema().fields)
+        columns = ", ".join('"' + f.name + '"' for f in fields)
+    else:  # Spark writes timestamps without the UTC flag: type them as Delta does (timestamp = UTC instant)
+        columns = ", ".join(f'CAST("{f.name}" AS TIMESTAMPTZ) AS "{f.name}"' if str(f.type) == 'PrimitiveType("timestamp")'
+                            else f'"{f.name}"' for f in fields)
     con.execute(f'CREATE OR REPLACE VIEW "{name.layer}"."{name.table}" AS SELECT {columns} FROM {source}')
 
 
