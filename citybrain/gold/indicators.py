@@ -33,9 +33,10 @@ from citybrain.gold.periods import (
     next_period_start,
     period_col,
     periods_between,
+    until_data_date,
 )
 from citybrain.gold.periods import period_end as last_day_of
-from citybrain.gold.scope import InputFacts, Scope
+from citybrain.gold.scope import InputFacts, Scope, validity_columns
 from citybrain.gold.status import status_of
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ def plan_periods(
                 last = data_date or max(starts, default=None)
                 first = min(starts, default=last)
                 found = set(periods_between(first, last, pt)) if last else set()
-            out[(ind.code, pt)] = sorted(p for p in found if scope.affects(p, pt))
+            out[(ind.code, pt)] = until_data_date((p for p in found if scope.affects(p, pt)), data_date)
     return out
 
 
@@ -216,7 +217,7 @@ def _rows_by_period(df: DataFrame, period_item: str | None, wanted: list[tuple[s
         return rows.join(todo, ["_pt", "_period"], "left_semi")
     ends = todo.withColumn("_end", F.to_timestamp(_next_start(F.col("_pt"), F.col("_period"))))
     if "is_current" in df.columns:  # SCD2: the version valid just before the period's end
-        vf, vt = F.col("valid_from").cast("timestamp"), F.col("valid_to").cast("timestamp")
+        vf, vt = (F.col(c).cast("timestamp") for c in validity_columns(df.columns))
         cond = (vf < F.col("_end")) & (vt.isNull() | (vt >= F.col("_end")))
     elif "event_date" in df.columns:  # an event or reading read without a period item: everything so far
         cond = F.col("event_date").cast("timestamp") < F.col("_end")

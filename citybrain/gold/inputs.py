@@ -9,10 +9,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from citybrain.gold.scope import InputFacts
+from citybrain.gold.scope import InputFacts, validity_columns
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
     from citybrain.catalog import Catalog
     from citybrain.settings import Settings
@@ -85,21 +85,35 @@ def read_facts(spark: SparkSession, names: list[str], catalog: Catalog, settings
     return facts, states
 
 
+def _batch_day() -> Column:
+    from pyspark.sql import functions as F
+
+    return F.to_date(F.regexp_extract("_batch_id", BATCH_DATE_RE, 1), "yyyyMMdd")
+
+
 def _extent(df: DataFrame, parts: dict[str, str] | None) -> tuple[dt.date | None, dt.date | None]:
-    """(first day the lake holds a snapshot of the table, last day it holds data for)."""
+    """(first day the lake holds a snapshot of the table, last day it holds data for).
+
+    The last day is never later than the table's last batch: a licence's expiry (elic_licence.valid_to) or a
+    year-end population estimate dated in the future is no data about days after the batch that brought it."""
     from pyspark.sql import functions as F
 
     scd2 = "is_current" in df.columns
     if parts is not None and not scd2:
         days = sorted(dt.date.fromisoformat(d) for d in parts if d not in ("None", ""))
-        return None, (days[-1] if days else None)
+        if not days:
+            return None, None
+        last = days[-1]
+        if "_batch_id" in df.columns:  # one partition read: the batch that brought the latest-dated rows
+            got = df.where(F.col("event_date") == F.lit(last)).agg(F.max(_batch_day()).alias("b")).first()["b"]
+            last = min(last, got) if got else last
+        return None, last
     aggs = []
     if scd2:
-        aggs += [F.min(F.to_date("valid_from")).alias("first"),
-                 F.max(F.greatest(F.to_date("valid_from"), F.to_date("valid_to"))).alias("last")]
+        valid_from, _ = validity_columns(df.columns)
+        aggs += [F.min(F.to_date(valid_from)).alias("first"), F.max(F.to_date(valid_from)).alias("last")]
     if "_batch_id" in df.columns:
-        batch_day = F.to_date(F.regexp_extract("_batch_id", BATCH_DATE_RE, 1), "yyyyMMdd")
-        aggs += [F.min(batch_day).alias("first_batch"), F.max(batch_day).alias("last_batch")]
+        aggs += [F.min(_batch_day()).alias("first_batch"), F.max(_batch_day()).alias("last_batch")]
     if "event_date" in df.columns:
         aggs.append(F.max("event_date").alias("last_event"))
     if not aggs:
@@ -107,6 +121,8 @@ def _extent(df: DataFrame, parts: dict[str, str] | None) -> tuple[dt.date | None
     row = df.agg(*aggs).first().asDict()
     first = row.get("first_batch") or row.get("first")
     last = max((d for d in (row.get("last"), row.get("last_batch"), row.get("last_event")) if d), default=None)
+    if last and row.get("last_batch"):
+        last = min(last, row["last_batch"])
     return first, last
 
 
@@ -132,15 +148,16 @@ def first_change(spark: SparkSession, name: str, old_version: int, new_version: 
 
     from citybrain.lake import spark_io
 
-    cols = [c for c in (*keys, "valid_from", "valid_to", "_row_hash")]
     table = silver_name(name)
     try:
         new = spark_io.read_table(spark, table, version=new_version, settings=settings)
+        valid_from, valid_to = validity_columns(new.columns)
+        cols = [*keys, valid_from, valid_to, "_row_hash"]
         cols = [c for c in cols if c in new.columns]
         new = new.select(*cols)
         old = spark_io.read_table(spark, table, version=old_version, settings=settings).select(*cols)
         diff = new.exceptAll(old).unionByName(old.exceptAll(new))
-        row = diff.agg(F.min(F.least(F.to_date("valid_from"), F.to_date("valid_to"))).alias("d")).first()
+        row = diff.agg(F.min(F.least(F.to_date(valid_from), F.to_date(valid_to))).alias("d")).first()
     except Exception as exc:  # vacuumed or rewritten history: the caller recomputes everything
         raise LookupError(f"{table}: cannot compare versions {old_version} and {new_version}: {exc}") from exc
     return row["d"]

@@ -61,6 +61,12 @@ def periods_between(first: dt.date, last: dt.date, period_type: str) -> list[dt.
     return out
 
 
+def until_data_date(periods: Iterable[dt.date], data_date: dt.date | None) -> list[dt.date]:
+    """The periods that start on or before the lake's data date (all of them when it is unknown): no period
+    lies wholly after the last day the lake holds data for, whatever far-future dates the data carries."""
+    return sorted(p for p in periods if data_date is None or p <= data_date)
+
+
 def periods_of(days: Iterable[dt.date], period_type: str) -> set[dt.date]:
     """The periods that hold the given days."""
     return {period_start(d, period_type) for d in days}

@@ -9,6 +9,8 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from citybrain.gold.scope import validity_columns
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
@@ -49,25 +51,29 @@ def silver_frame(spark: SparkSession, catalog: Catalog, name: str, rows: list[di
         res = catalog.resource(name)
         schema, kind, event_time = res.spark_schema(), res.kind, res.event_time
     schema = T.StructType([T.StructField(f.name, f.dataType, True, f.metadata) for f in schema.fields])
-    extra = [n for r in rows for n in r if n not in schema.fieldNames() and n not in ("valid_from", "valid_to")]
-    extra = [n for n in extra if n not in schema.fieldNames()]
+    # entity versions: valid_from / valid_to, prefixed when the resource's own items use those names (elic_licence)
+    vf, vt = validity_columns(["_scd_valid_from"] if {"valid_from", "valid_to"} & set(schema.fieldNames()) else [])
+    extra = {n for r in rows for n in r if n not in schema.fieldNames() and n not in (vf, vt)}
     if extra:
-        raise KeyError(f"silver.{name} has no items {sorted(set(extra))}")
+        raise KeyError(f"silver.{name} has no items {sorted(extra)}")
     data = [tuple(_cast(r.get(f.name), f.dataType) for f in schema.fields) for r in rows]
-    # an entity whose items already use the SCD2 names (elic_licence.valid_from) is written current-only
-    if kind != "entity" or {"valid_from", "valid_to"} & set(schema.fieldNames()):
+    if kind != "entity":
         df = spark.createDataFrame(data, schema)
     else:
-        scd2 = [T.StructField("valid_from", T.DateType()), T.StructField("valid_to", T.DateType())]
-        data = [(*d, r.get("valid_from", valid_from), r.get("valid_to")) for d, r in zip(data, rows, strict=True)]
+        scd2 = [T.StructField(vf, T.DateType()), T.StructField(vt, T.DateType())]
+        data = [(*d, r.get(vf, valid_from), r.get(vt)) for d, r in zip(data, rows, strict=True)]
         df = spark.createDataFrame(data, T.StructType([*schema.fields, *scd2]))
-        df = df.withColumn("is_current", F.col("valid_to").isNull())
+        df = df.withColumn("is_current", F.col(vt).isNull())
         df = df.withColumn("_row_hash", F.sha2(F.to_json(F.struct(*schema.fieldNames())), 256))
         day = (batch_day or valid_from).strftime("%Y%m%d")
-        df = df.withColumn("_batch_id", F.concat(F.lit(f"{name}:"), F.date_format("valid_from", "yyyyMMdd"),
-                                                 F.lit(f":{day}")))
+        # <resource>:<batch date>:<fingerprint> as in the lake contract (the version's start as fingerprint)
+        df = df.withColumn("_batch_id", F.concat(F.lit(f"{name}:{day}:"), F.date_format(vf, "yyyyMMdd")))
     if kind in ("event", "reading"):
         df = df.withColumn("event_date", F.to_date(F.col(event_time)))
+        # brought by the batch of the given day, else of the day it happened
+        day = F.lit(batch_day.strftime("%Y%m%d")) if batch_day else F.date_format("event_date", "yyyyMMdd")
+        df = df.withColumn("_batch_id", F.concat(F.lit(f"{name}:"), F.coalesce(day, F.lit("00000000")),
+                                                 F.lit(":sample")))
     return df
 
 

@@ -7,6 +7,15 @@ from dataclasses import dataclass, field
 
 from citybrain.gold.periods import next_period_start, period_start
 
+SCD2_VALIDITY = ("valid_from", "valid_to")
+# conform prefixes the validity columns of a resource whose own items use those names (elic_licence)
+PREFIXED_VALIDITY = ("_scd_valid_from", "_scd_valid_to")
+
+
+def validity_columns(columns: list[str]) -> tuple[str, str]:
+    """(valid_from, valid_to) of an SCD2 table's record versions, given its columns."""
+    return PREFIXED_VALIDITY if PREFIXED_VALIDITY[0] in columns else SCD2_VALIDITY
+
 
 @dataclass(frozen=True)
 class InputFacts:

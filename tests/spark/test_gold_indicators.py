@@ -143,3 +143,31 @@ def test_snapshots_as_of_period_end_plus_terms_and_missing_history(spark, cat):
         ("IND_STREETLIGHT_SENSING", CITY, "year", y26, 2.0, 3.0, 2.0 / 3.0 * 100.0, "%", 90.0, "red", None, sl),
     ]
     assert got == sorted(expected, key=_key)
+
+
+def test_data_date_ignores_far_future_dates_in_the_data(spark, cat, lake_settings):
+    """A licence valid to 2031 (elic_licence's own valid_from/valid_to items, the record's versions in
+    _scd_valid_*) and a year-end population estimate do not carry the lake's data date past its last batch."""
+    from citybrain.gold.inputs import read_facts
+    from citybrain.gold.sample_lake import write_silver
+    from citybrain.lake import spark_io
+
+    licences = [dict(licence_no="L1", holder_type="1", id_number="110105194912310021", district_code=A,
+                     valid_from=D(2021, 10, 8), valid_to=D(2031, 10, 7), status="1"),
+                dict(licence_no="L2", holder_type="2", district_code=B, valid_from=D(2020, 1, 1),
+                     valid_to=D(2026, 11, 15), status="1")]  # expires after the data date: still in the register
+    write_silver(spark, cat, "elic_licence", licences, lake_settings, batch_day=D(2026, 11, 2))
+    write_silver(spark, cat, "macro_resident_population", [
+        dict(district_code=A, year=2026, as_of_date=D(2026, 12, 31), resident_population=100)], lake_settings,
+        batch_day=D(2026, 11, 1))
+    facts, _ = read_facts(spark, ["elic_licence", "macro_resident_population"], cat, lake_settings)
+    data_date = max(f.last_day for f in facts.values())
+    assert data_date == D(2026, 11, 2)
+    inputs = {"elic_licence": spark_io.read_table(spark, "silver.elic_licence", settings=lake_settings)}
+    ind = cat.indicators["IND_ELIC_KEYED"]
+    periods = I.plan_periods([ind], inputs, facts, {}, data_date)
+    assert periods[(ind.code, "month")] == [D(2026, 11, 1)] and periods[(ind.code, "year")] == [D(2026, 1, 1)]
+    out = I.transform([ind], inputs, periods=periods, facts=facts,
+                      districts=[d for d in cat.division_list if d.code in (A, B)])
+    city = {(r.period_type, r.numerator, r.denominator) for r in out.collect() if r.district_code == CITY}
+    assert city == {("month", 1.0, 2.0), ("year", 1.0, 2.0)}  # versions by record, not by licence validity

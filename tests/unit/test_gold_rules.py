@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 import yaml
 
-from citybrain.gold.periods import next_period_start, period_start, periods_between
+from citybrain.gold.periods import next_period_start, period_start, periods_between, until_data_date
 from citybrain.gold.scope import Scope
 from citybrain.gold.status import status_of
 
@@ -50,6 +50,14 @@ def test_periods(day, period_type, start, next_start):
 def test_periods_between_covers_both_ends():
     assert periods_between(D(2026, 10, 31), D(2026, 12, 1), "month") == [D(2026, 10, 1), D(2026, 11, 1),
                                                                          D(2026, 12, 1)]
+
+
+def test_periods_stop_at_the_data_date():
+    months = periods_between(D(2026, 11, 1), D(2031, 10, 31), "month")  # e.g. up to a licence's expiry
+    assert until_data_date(months, D(2026, 11, 2)) == [D(2026, 11, 1)]
+    assert until_data_date([D(2026, 1, 1), D(2025, 1, 1)], D(2026, 11, 2)) == [D(2025, 1, 1), D(2026, 1, 1)]
+    assert until_data_date([D(2026, 11, 3)], D(2026, 11, 2)) == []
+    assert until_data_date([D(2031, 10, 1)], None) == [D(2031, 10, 1)]  # no data date known: nothing dropped
 
 
 def test_scope_affects_changed_periods_and_everything_after_a_snapshot_change():

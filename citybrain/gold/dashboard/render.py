@@ -159,6 +159,8 @@ def take_screenshot(index: Path, png: Path, *, size: str = "1400,2000", timeout:
     browser = chromium_path()
     if browser is None:
         return None
+    png.parent.mkdir(parents=True, exist_ok=True)
+    png.unlink(missing_ok=True)  # a stale picture must not pass for a new one
     with tempfile.TemporaryDirectory(prefix="citybrain-chromium-") as profile:
         cmd = [browser, *chromium_args(profile), f"--screenshot={png}", f"--window-size={size}",
                "--virtual-time-budget=3000", index.resolve().as_uri()]
