@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     spark_shuffle_partitions: int = 4
     spark_log_level: str = "ERROR"
     spark_timezone: str = "UTC"
+    spark_pool_slots: int = Field(default=2, ge=1, description="Airflow pool slots for concurrent Spark tasks")
 
     s3_endpoint: str | None = None
     s3_access_key: SecretStr | None = None

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from citybrain.orchestration.policy import SPARK_POOL, SPARK_POOL_DESCRIPTION
 from citybrain.settings import Settings, get_settings
 
 API_HOST = "127.0.0.1"
@@ -68,7 +69,7 @@ def migrate_db(settings: Settings | None = None) -> bool:
     settings = settings or get_settings()
     env = {**os.environ, **airflow_env(settings)}
     stamp = settings.airflow_home / ".migrated"
-    version = _airflow_version()
+    version = f"{_airflow_version()} {SPARK_POOL}={settings.spark_pool_slots}"
     sqlite = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite")
     if sqlite and stamp.exists() and stamp.read_text().strip() == version:
         return False
@@ -77,6 +78,11 @@ def migrate_db(settings: Settings | None = None) -> bool:
     proc = subprocess.run([airflow_bin(), "db", "migrate"], env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"`airflow db migrate` failed (AIRFLOW_HOME={env['AIRFLOW_HOME']}):\n{proc.stderr[-3000:]}")
+    pool = [airflow_bin(), "pools", "set", SPARK_POOL, str(settings.spark_pool_slots), SPARK_POOL_DESCRIPTION]
+    proc = subprocess.run(pool, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"`airflow pools set {SPARK_POOL}` failed (AIRFLOW_HOME={env['AIRFLOW_HOME']}):\n"
+                           f"{proc.stderr[-3000:]}")
     if sqlite:
         stamp.write_text(version)
     return True

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from citybrain.orchestration.policy import BASE_TAGS, DEFAULT_ARGS, START_DATE
+from citybrain.orchestration.policy import BASE_TAGS, DEFAULT_ARGS, SPARK_POOL, START_DATE
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
@@ -148,7 +148,7 @@ def build_department_dag(department: Department, resources: list[Resource]) -> D
             with TaskGroup(group_id=resource.name, tooltip=f"{resource.title_zh} {resource.code}"):
                 pulled = pull.override(doc_md=f"Land new extracts of `{resource.name}` ({_source_text(resource)}).")(
                     resource.name)
-                load.override(outlets=[lake_asset(f"bronze.{resource.name}")],
+                load.override(outlets=[lake_asset(f"bronze.{resource.name}")], pool=SPARK_POOL,
                               doc_md=f"Load landed extracts into `bronze.{resource.name}`.")(pulled)
     return dag
 

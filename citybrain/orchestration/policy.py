@@ -12,3 +12,9 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(minutes=2),
 }
 BASE_TAGS = ["citybrain"]
+
+# Spark tasks (bronze loads, conform, gold, quality gates, publish) each start a JVM with a multi-GiB driver:
+# they share one pool so a burst of department DAGs cannot start more of them than the machine holds.
+# `citybrain setup airflow` creates it with CITYBRAIN_SPARK_POOL_SLOTS slots (default 2).
+SPARK_POOL = "citybrain_spark"
+SPARK_POOL_DESCRIPTION = "Spark jobs of the city-brain lake (one driver JVM each)"

@@ -38,3 +38,23 @@ def test_policy(dagbag):
         for task in dag.tasks:
             assert task.owner == OWNER, f"{dag_id}.{task.task_id} owner {task.owner}"
             assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
+
+
+def test_spark_tasks_share_the_spark_pool_that_setup_creates(dagbag, airflow_db, settings):
+    import os
+    import subprocess
+
+    from citybrain.orchestration.airflow_env import airflow_bin, airflow_env
+    from citybrain.orchestration.policy import SPARK_POOL
+
+    bag, _ = dagbag
+    used = {task.pool for dag in bag.dags.values() for task in dag.tasks}
+    assert used <= {"default_pool", SPARK_POOL}, used
+    loads = [t for dag_id, dag in bag.dags.items() if dag_id.startswith("ingest_") for t in dag.tasks
+             if t.task_id.endswith(".load")]
+    assert loads and all(t.pool == SPARK_POOL for t in loads)
+    proc = subprocess.run([airflow_bin(), "pools", "get", SPARK_POOL, "-o", "json"], capture_output=True, text=True,
+                          env={**os.environ, **airflow_env(settings)}, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f'"slots": "{settings.spark_pool_slots}"' in proc.stdout.replace("'", '"') or \
+        f'"slots": {settings.spark_pool_slots}' in proc.stdout, proc.stdout
