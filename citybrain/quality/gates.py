@@ -67,8 +67,8 @@ def _read(table: str, spec: TableSpec, version: int, settings: Settings, columns
     return data
 
 
-def _frame(spec: TableSpec, version: int, settings: Settings, today: dt.date):
-    """The pandas frame of one table version, with the age column freshness checks read."""
+def _frame(spec: TableSpec, version: int, settings: Settings, today: dt.date, refs: dict):
+    """The pandas frame of one table version, with the derived columns of freshness and reference checks."""
     import pandas as pd
 
     data = _read(spec.table, spec, version, settings)
@@ -81,6 +81,13 @@ def _frame(spec: TableSpec, version: int, settings: Settings, today: dt.date):
         df[AGE_COLUMN] = (pd.Timestamp(today) - stamp.dt.floor("D")).dt.days
     elif spec.age_from:
         df[AGE_COLUMN] = pd.Series(dtype="float64")
+    for column, how in spec.parameters.items():
+        if how[0] == "reference":
+            _, item, ref = how
+            keys = _reference_keys(ref, settings, refs)
+            values = df[item] if item in df.columns else pd.Series([None] * len(df), dtype="object")
+            member = values.isin(keys) if keys is not None else pd.Series(False, index=df.index)
+            df[column] = member.astype("object").where(values.notna(), None)
     return df
 
 
@@ -115,18 +122,15 @@ def _reference_keys(ref: str, settings: Settings, cache: dict) -> list:
             spec = resource_spec(res, "silver", get_catalog())
             version = arrow_io.delta_table(table, settings=settings).version()
             col = _read(table, spec, version, settings, columns=[item])[item]
-            cache[ref] = sorted(set(col.drop_null().to_pylist()))
+            cache[ref] = col.drop_null().unique().to_pandas()
     return cache[ref]
 
 
-def _parameters(spec: TableSpec, version: int, settings: Settings, refs: dict) -> dict:
+def _parameters(spec: TableSpec, version: int, settings: Settings) -> dict:
     out = {}
-    for name, (kind, arg) in spec.parameters.items():
-        if kind == "reference":
-            keys = _reference_keys(arg, settings, refs)
-            out[name] = keys if keys is not None else []
-        elif kind == "fresh_days":
-            out[name] = arg
+    for name, (kind, *args) in spec.parameters.items():
+        if kind == "fresh_days":
+            out[name] = args[0]
     if "rows_min" in spec.parameters:
         out["rows_min"], out["rows_max"] = _row_bounds(spec, version, settings)
     return out
@@ -163,15 +167,14 @@ def _outcomes(spec: TableSpec, validation, n_samples: int) -> tuple[list[Failure
     return failures, checks
 
 
-def _record_checks(run_id: str, table: str, version: int, checks: list[dict], settings: Settings) -> None:
+def _record_checks(rows: list[dict], settings: Settings) -> None:
+    """Append per-expectation counts of a run to control.quality_checks (one Delta commit per run)."""
     import pyarrow as pa
 
     from citybrain.lake import arrow_io
 
-    if not checks:
+    if not rows:
         return
-    now = dt.datetime.now(dt.UTC)
-    rows = [{"run_id": run_id, "table": table, "delta_version": version, **c, "checked_at": now} for c in checks]
     schema = pa.schema([("run_id", pa.string()), ("table", pa.string()), ("delta_version", pa.int64()),
                         ("rule", pa.string()), ("dimension", pa.string()), ("severity", pa.string()),
                         ("expectation", pa.string()), ("element_count", pa.int64()),
@@ -181,20 +184,29 @@ def _record_checks(run_id: str, table: str, version: int, checks: list[dict], se
 
 
 def validate_table(context, spec: TableSpec, settings: Settings, run_id: str, today: dt.date,
-                   refs: dict | None = None) -> GateResult:
-    """Validate the current version of one table with its checkpoint; returns its GateResult."""
+                   refs: dict | None = None, checks_out: list[dict] | None = None) -> GateResult:
+    """Validate the current version of one table with its checkpoint; returns its GateResult.
+
+    Per-expectation counts are appended to ``checks_out`` (written by the caller in one commit), or
+    written to control.quality_checks right away when it is None.
+    """
     from citybrain.lake import arrow_io
     from citybrain.quality.project import ensure_checkpoint
 
     n_samples = int(policy.policy().get("sample_keys", 10))
     version = arrow_io.delta_table(spec.table, settings=settings).version()
     checkpoint = ensure_checkpoint(context, spec, n_samples)
-    df = _frame(spec, version, settings, today)
-    params = _parameters(spec, version, settings, refs if refs is not None else {})
+    df = _frame(spec, version, settings, today, refs if refs is not None else {})
+    params = _parameters(spec, version, settings)
     run = checkpoint.run(batch_parameters={"dataframe": df}, expectation_parameters=params)
     validation = next(iter(run.run_results.values()))
     failures, checks = _outcomes(spec, validation, n_samples)
-    _record_checks(run_id, spec.table, version, checks, settings)
+    now = dt.datetime.now(dt.UTC)
+    rows = [{"run_id": run_id, "table": spec.table, "delta_version": version, **c, "checked_at": now} for c in checks]
+    if checks_out is None:
+        _record_checks(rows, settings)
+    else:
+        checks_out.extend(rows)
     passed = not any(f.severity == "critical" for f in failures)
     return GateResult(spec.table, version, spec.suite, run_id, passed, len(checks), failures)
 
@@ -222,10 +234,10 @@ def run_gates(tables: list[str] | None = None, *, settings: Settings | None = No
     context = get_context(settings)
     today = data_day(settings)
     refs: dict = {}
-    results = []
+    results, checks = [], []
     for i, name in enumerate(names, 1):
         started = time.perf_counter()
-        result = validate_table(context, specs[name], settings, run_id, today, refs)
+        result = validate_table(context, specs[name], settings, run_id, today, refs, checks)
         results.append(result)
         log.info("quality gate %d/%d %s@v%d: %s (%d expectations, %d failed) in %.1fs", i, len(names), name,
                  result.delta_version, "passed" if result.passed else "BLOCKED", result.evaluated,
@@ -233,5 +245,8 @@ def run_gates(tables: list[str] | None = None, *, settings: Settings | None = No
         if not result.passed:
             log.warning("%s", result.describe())
     record_results(results, settings)
+    _record_checks(checks, settings)
+    started = time.perf_counter()
     context.build_data_docs()
+    log.info("quality: Data Docs built in %.1fs", time.perf_counter() - started)
     return results

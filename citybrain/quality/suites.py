@@ -38,7 +38,8 @@ RULE_DIMENSION = {
     "check_char": "accuracy", "range": "accuracy", "unique": "accuracy",
     "reference": "consistency", "freshness": "timeliness", "deidentified": "conformity",
 }
-AGE_COLUMN = "_age_days"  # added to the validated frame: days between a row's date and the lake's data day
+AGE_COLUMN = "_age_days"
+REF_PREFIX = "_ref__"  # added to the validated frame: True when the item's value exists in the referenced table  # added to the validated frame: days between a row's date and the lake's data day
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Rule:
     rule: str
     severity: str
     column: str | None = None
+    name: str | None = None  # label override
 
     @property
     def dimension(self) -> str:
@@ -55,6 +57,8 @@ class Rule:
 
     @property
     def label(self) -> str:
+        if self.name:
+            return self.name
         snake = re.sub(r"(?<!^)(?=[A-Z])", "_", self.expectation).lower()
         target = self.column or ",".join(self.kwargs.get("column_list", []))
         return f"{snake}({target})" if target else snake
@@ -72,7 +76,7 @@ class TableSpec:
     current_only: bool = False  # SCD2: validate is_current rows
     latest_batch_only: bool = False  # bronze: validate the newest batch date
     age_from: str | None = None  # column whose newest value must be fresh
-    parameters: dict = field(default_factory=dict)  # $PARAMETER name -> how to compute it
+    parameters: dict = field(default_factory=dict)  # $PARAMETER name (or derived column) -> how to compute it
 
     @property
     def layer(self) -> str:
@@ -111,9 +115,13 @@ def _item_rules(res: Resource, item: Item, layer: str, catalog: Catalog, params:
         if isinstance(low, (int, float)) or isinstance(high, (int, float)):
             out.append(rule("ExpectColumnValuesToBeBetween", "range", min_value=low, max_value=high))
     if item.references and layer == "silver":
-        name = f"ref__{item.references.replace('.', '__')}"
-        params[name] = ("reference", item.references)
-        out.append(rule("ExpectColumnValuesToBeInSet", "reference", value_set=_param(name)))
+        # membership is computed on the frame (a vectorised isin against the referenced keys), so a
+        # million referenced keys never travel through GX's expectation kwargs
+        column = REF_PREFIX + item.name
+        params[column] = ("reference", item.name, item.references)
+        out.append(Rule("ExpectColumnValuesToBeInSet", {"column": column, "value_set": [True]}, "reference",
+                        policy.severity(layer, "reference"), column,
+                        f"expect_column_values_to_reference({item.name} -> {item.references})"))
     return out
 
 
