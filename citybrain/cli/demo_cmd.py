@@ -55,13 +55,39 @@ def demo(
 
     console.rule("[bold]5. gold: thematic databases, indicators, operations panorama")
     gold_run = run_dag("citybrain_gold")
-    summary = next((ti.xcom_pull(task_ids="render_panorama") for ti in gold_run.get_task_instances()
-                    if ti.task_id == "render_panorama"), None) or {}
+    summary = _xcom(gold_run, "render_panorama")
     console.print(f"[green]✔[/] citybrain_gold {gold_run.run_id}; operations panorama: "
                   f"{summary.get('dashboard') or get_settings().site_dir / 'dashboard' / 'index.html'}")
 
-    console.print(f"demo finished in {time.perf_counter() - started:.0f}s; "
-                  "`citybrain status`, `citybrain corrections DEPT` and `make airflow` show the results")
+    console.rule("[bold]6. quality: Great Expectations gates, GB/T 36344 scorecard and league table")
+    quality_run = run_dag("citybrain_quality")
+    card = _xcom(quality_run, "scorecard")
+    gates = card.get("gates", {})
+    console.print(f"[green]✔[/] citybrain_quality {quality_run.run_id}: {gates.get('passed', '?')} of "
+                  f"{gates.get('checked', '?')} tables passed their critical expectations; league page "
+                  f"{card.get('page') or get_settings().site_dir / 'dashboard' / 'quality.html'}; Data Docs "
+                  f"{get_settings().site_dir / 'quality'}")
+    for table, why in sorted(gates.get("blocked", {}).items()):
+        first = (why.splitlines()[1:] or [why])[0].strip()
+        console.print(f"[yellow]blocked[/] {table}: {first}")
+
+    console.rule("[bold]7. open data: gated, de-identified release with DCAT and Frictionless metadata")
+    publish_run = run_dag("citybrain_publish")
+    release = _xcom(publish_run, "publish")
+    console.print(f"[green]✔[/] citybrain_publish {publish_run.run_id}: {len(release.get('datasets', []))} "
+                  f"dataset(s) published, {len(release.get('blocked', {}))} blocked, "
+                  f"{len(release.get('withheld', []))} withheld (不予开放); release "
+                  f"{release.get('release_dir') or get_settings().open_dir}")
+
+    console.print(f"demo finished in {time.perf_counter() - started:.0f}s; next: `citybrain sql \"SELECT * FROM "
+                  "gold.indicator_wide LIMIT 5\"`, `citybrain quality report`, `citybrain corrections DEPT`, "
+                  "`citybrain status`, `make airflow`")
+
+
+def _xcom(run, task_id: str) -> dict:
+    """The return value of one task of a finished headless DAG run ({} when it returned nothing)."""
+    return next((ti.xcom_pull(task_ids=task_id) for ti in run.get_task_instances() if ti.task_id == task_id),
+                None) or {}
 
 
 def _print_conform(result: dict) -> None:
