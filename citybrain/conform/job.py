@@ -138,13 +138,11 @@ def conform_session(spark: SparkSession) -> SparkSession:
     return session
 
 
-def materialise(df: DataFrame) -> DataFrame:
-    """Persist and compute a DataFrame once (it feeds several writes)."""
+def cached(df: DataFrame) -> DataFrame:
+    """Persist a DataFrame that feeds several actions; the first action computes it (no extra count job)."""
     from pyspark import StorageLevel
 
-    df = df.persist(StorageLevel.MEMORY_AND_DISK)
-    df.count()
-    return df
+    return df.persist(StorageLevel.MEMORY_AND_DISK)
 
 
 def _retry(what: str, fn) -> None:
@@ -162,12 +160,14 @@ def _retry(what: str, fn) -> None:
             time.sleep(attempt)
 
 
-def _delta(spark: SparkSession, name: str, settings: Settings):
-    from delta.tables import DeltaTable
+UPSERT = ("WHEN MATCHED THEN UPDATE SET *", "WHEN NOT MATCHED THEN INSERT *")
 
-    from citybrain.lake.names import table_uri
 
-    return DeltaTable.forPath(spark, table_uri(name, settings))
+def _merge(df: DataFrame, table: str, on: str, ctx: RunContext, clauses=UPSERT) -> None:
+    """MERGE through Delta SQL (works on a classic and a Spark Connect session alike)."""
+    from citybrain.lake import spark_io
+
+    spark_io.merge_sql(df, table, on, clauses, settings=ctx.settings)
 
 
 def _replace_slice(df: DataFrame, table: str, predicate: str, ctx: RunContext, partition_by: list[str]) -> None:
@@ -247,14 +247,15 @@ def write_history(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext
     incoming = scd2.versions(silver_rows, resource)
     exists = spark_io.table_exists(ctx.spark, table, ctx.settings)
     existing = spark_io.read_table(ctx.spark, table, settings=ctx.settings) if exists else None
-    changes = materialise(scd2.plan(incoming, existing, resource))
+    if not exists:
+        changes = scd2.plan(incoming, None, resource)
+        spark_io.overwrite(changes, table, settings=ctx.settings)
+        return _written_rows(ctx, table)
+    changes = cached(scd2.plan(incoming, existing, resource))
     try:
         n = changes.count()
-        if not exists:
-            spark_io.overwrite(changes, table, settings=ctx.settings)
-        elif n:
-            (_delta(ctx.spark, table, ctx.settings).alias("t").merge(changes.alias("s"), scd2.merge_condition(resource))
-             .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute())
+        if n:
+            _merge(changes, table, scd2.merge_condition(resource), ctx)
         return n
     finally:
         changes.unpersist()
@@ -266,20 +267,32 @@ def write_events(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext)
     from citybrain.lake import spark_io
 
     table = silver_table(resource.name)
-    rows = materialise(events.rows(silver_rows, resource))
+    if not spark_io.table_exists(ctx.spark, table, ctx.settings):
+        spark_io.overwrite(events.rows(silver_rows, resource), table, settings=ctx.settings,
+                           partition_by=[events.EVENT_DATE])
+        return _written_rows(ctx, table)
+    rows = cached(events.rows(silver_rows, resource))
     try:
-        dates = [r[0] for r in rows.select(events.EVENT_DATE).distinct().collect()]
-        if not spark_io.table_exists(ctx.spark, table, ctx.settings):
-            spark_io.overwrite(rows, table, settings=ctx.settings, partition_by=[events.EVENT_DATE])
-            return rows.count()
-        if not dates:
+        per_date = rows.groupBy(events.EVENT_DATE).count().collect()  # one job: the dates to prune and the count
+        if not per_date:
             return 0
-        (_delta(ctx.spark, table, ctx.settings).alias("t").merge(rows.alias("s"), events.merge_condition(resource, dates))
-         .whenMatchedUpdateAll(condition=f"t.{events.ROW_HASH} <> s.{events.ROW_HASH}")
-         .whenNotMatchedInsertAll().execute())
-        return rows.count()
+        _merge(rows, table, events.merge_condition(resource, [r[0] for r in per_date]), ctx,
+               (f"WHEN MATCHED AND t.{events.ROW_HASH} <> s.{events.ROW_HASH} THEN UPDATE SET *",
+                "WHEN NOT MATCHED THEN INSERT *"))
+        return sum(r[1] for r in per_date)
     finally:
         rows.unpersist()
+
+
+def _written_rows(ctx: RunContext, table: str) -> int:
+    """Rows the latest commit of a table wrote (inserted + updated by a MERGE), from its Delta log (no scan)."""
+    from citybrain.lake import arrow_io
+
+    history = arrow_io.delta_table(table, settings=ctx.settings).history(1)
+    metrics = history[0].get("operationMetrics", {}) if history else {}
+    if history and history[0].get("operation") == "MERGE":
+        return sum(int(metrics.get(k, 0) or 0) for k in ("numTargetRowsInserted", "numTargetRowsUpdated"))
+    return int(metrics.get("numOutputRows", 0) or 0)
 
 
 def conform_resource(resource: ResourceDef, batches: list[PendingBatch], ctx: RunContext) -> dict:
@@ -290,7 +303,7 @@ def conform_resource(resource: ResourceDef, batches: list[PendingBatch], ctx: Ru
     ids = [b.batch_id for b in batches]
     bronze = read_bronze(resource, batches, ctx)
     conformed = rows.transform(bronze, resource, ctx.catalog, reference_keys(resource, ctx))
-    classified = materialise(rows.classify(conformed, resource))
+    classified = cached(rows.classify(conformed, resource))
     try:
         counted = {r["_batch_id"]: r.asDict() for r in rows.accounting(classified).collect()}
         accounting = {}
@@ -377,7 +390,7 @@ def refresh_entity(entity: EntityDef, ctx: RunContext) -> dict:
         return {"skipped": "no new batches"}
     keys = None if first_build else _touched_keys(entity, ctx)
     if keys is not None:
-        keys = materialise(keys)
+        keys = cached(keys)
     frames = {}
     for res in entity.authority_resources:
         if res in authorities:
@@ -385,18 +398,16 @@ def refresh_entity(entity: EntityDef, ctx: RunContext) -> dict:
                                 entity.key_item(res), keys)
         else:  # an authority not loaded yet contributes no values
             frames[res] = _empty_like(res, ctx)
-    built = materialise(golden.build(entity, frames, ctx.catalog))
-    try:
-        n_golden = built.count()
-        if first_build:
-            spark_io.overwrite(built, gtable, settings=settings)
-        elif n_golden:
-            attrs = [a.name for a in entity.attributes]
-            changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in [*attrs, *[f"{a}__source" for a in attrs]])
-            (_delta(spark, gtable, settings).alias("t").merge(built.alias("s"), f"t.`{entity.key}` = s.`{entity.key}`")
-             .whenMatchedUpdateAll(condition=changed).whenNotMatchedInsertAll().execute())
-    finally:
-        built.unpersist()
+    built = golden.build(entity, frames, ctx.catalog)
+    if first_build:
+        spark_io.overwrite(built, gtable, settings=settings)
+        n_golden = _written_rows(ctx, gtable)
+    else:  # the refreshed keys' records; unchanged ones are left alone
+        attrs = [a.name for a in entity.attributes]
+        changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in [*attrs, *[f"{a}__source" for a in attrs]])
+        _merge(built, gtable, f"t.`{entity.key}` = s.`{entity.key}`", ctx,
+               (f"WHEN MATCHED AND ({changed}) THEN UPDATE SET *", "WHEN NOT MATCHED THEN INSERT *"))
+        n_golden = _written_rows(ctx, gtable)
     result = {"golden_rows_refreshed": n_golden}
     result.update(verify_entity(entity, keys, ctx))
     if keys is not None:
@@ -454,7 +465,7 @@ def verify_entity(entity: EntityDef, keys: DataFrame | None, ctx: RunContext) ->
     new = found[0]
     for part in found[1:]:
         new = new.unionByName(part)
-    new = materialise(new)
+    new = cached(new)
     try:
         n = write_discrepancies(new, entity, keys, ctx)
     finally:
@@ -480,15 +491,14 @@ def write_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | Non
         old = old.join(keys, F.col("entity_key") == F.col("_key"), "left_semi")
     gone = old.join(new.select("_disc_id"), "_disc_id", "left_anti").withColumn("_op", F.lit("delete"))
     added = new.join(old.select("_disc_id"), "_disc_id", "left_anti").withColumn("_op", F.lit("insert"))
-    changes = materialise(gone.unionByName(added))
+    changes = cached(gone.unionByName(added))
     try:
         if changes.count():
-            (_delta(ctx.spark, table, ctx.settings).alias("t")
-             .merge(changes.alias("s"), f"t.entity = '{entity.name}' AND t._disc_id = s._disc_id")
-             .whenMatchedDelete(condition="s._op = 'delete'")
-             .whenNotMatchedInsert(condition="s._op = 'insert'",
-                                   values={c: f"s.`{c}`" for c in new.columns})
-             .execute())
+            names = ", ".join(f"`{c}`" for c in new.columns)
+            values = ", ".join(f"s.`{c}`" for c in new.columns)
+            _merge(changes, table, f"t.entity = '{entity.name}' AND t._disc_id = s._disc_id", ctx,
+                   ("WHEN MATCHED AND s._op = 'delete' THEN DELETE",
+                    f"WHEN NOT MATCHED AND s._op = 'insert' THEN INSERT ({names}) VALUES ({values})"))
     finally:
         changes.unpersist()
     return n
@@ -500,29 +510,57 @@ def write_agreement(parts: list[DataFrame], ctx: RunContext) -> None:
     rates = parts[0]
     for p in parts[1:]:
         rates = rates.unionByName(p)
-    rates = materialise(rates.coalesce(1))
-    try:
-        if not spark_io.table_exists(ctx.spark, AGREEMENT_TABLE, ctx.settings):
-            spark_io.overwrite(rates, AGREEMENT_TABLE, settings=ctx.settings)
-            return
-        (_delta(ctx.spark, AGREEMENT_TABLE, ctx.settings).alias("t")
-         .merge(rates.alias("s"), "t.entity = s.entity AND t.attribute = s.attribute AND t.copy_resource = s.copy_resource")
-         .whenMatchedUpdateAll(condition="NOT (t.compared <=> s.compared AND t.agreed <=> s.agreed)")
-         .whenNotMatchedInsertAll().execute())
-    finally:
-        rates.unpersist()
+    rates = rates.coalesce(1)
+    if not spark_io.table_exists(ctx.spark, AGREEMENT_TABLE, ctx.settings):
+        spark_io.overwrite(rates, AGREEMENT_TABLE, settings=ctx.settings)
+        return
+    _merge(rates, AGREEMENT_TABLE,
+           "t.entity = s.entity AND t.attribute = s.attribute AND t.copy_resource = s.copy_resource", ctx,
+           ("WHEN MATCHED AND NOT (t.compared <=> s.compared AND t.agreed <=> s.agreed) THEN UPDATE SET *",
+            "WHEN NOT MATCHED THEN INSERT *"))
 
 
 # -- the run ----------------------------------------------------------------------------------
+
+def shared_tables() -> dict[str, tuple[str, list[str]]]:
+    """Tables several resources or entities of a run write: name -> (schema DDL, partition columns)."""
+    from citybrain.conform.verify import AGREEMENT_COLUMNS, DISCREPANCY_COLUMNS
+    from citybrain.ingest.quarantine import COLUMNS as QUARANTINE_COLUMNS
+
+    def ddl(columns) -> str:
+        return ", ".join(f"`{name}` {kind}" for name, kind in columns)
+
+    longs = {"row_number", "kept_row_number", "compared", "agreed"}
+    kinds = {"detected_at": "timestamp", "rate": "double"}
+
+    def typed(names) -> list[tuple[str, str]]:
+        return [(n, "long" if n in longs else kinds.get(n, "string")) for n in names]
+
+    from citybrain.conform.rows import DUPLICATE_COLUMNS
+
+    return {QUARANTINE_TABLE: (ddl(QUARANTINE_COLUMNS), ["resource"]),
+            DUPLICATES_TABLE: (ddl(typed(DUPLICATE_COLUMNS)), ["resource"]),
+            DISCREPANCIES_TABLE: (ddl(typed(DISCREPANCY_COLUMNS)), ["entity"]),
+            AGREEMENT_TABLE: (ddl(typed(AGREEMENT_COLUMNS)), [])}
+
+
+def create_shared_tables(ctx: RunContext) -> None:
+    """Create the shared tables empty before work runs in parallel: two first writers of one table would
+    race on its creation (DELTA_PROTOCOL_CHANGED)."""
+    from citybrain.lake import spark_io
+
+    for table, (schema, partition_by) in shared_tables().items():
+        if not spark_io.table_exists(ctx.spark, table, ctx.settings):
+            _retry(table, lambda t=table, d=schema, p=partition_by: spark_io.append(
+                ctx.spark.createDataFrame([], d), t, partition_by=p, settings=ctx.settings))
+
 
 
 def record_conformed(results: dict[str, dict], ctx: RunContext) -> None:
     """Append one control.conformed_batches row per conformed batch (deltalake, no Spark)."""
     import pyarrow as pa
-    from deltalake import write_deltalake
 
-    from citybrain.lake.arrow_io import _delta_rs_uri, _storage_options
-    from citybrain.lake.names import table_uri
+    from citybrain.lake import arrow_io
 
     rows = [{"resource": name, "batch_id": bid, **acc, "conformed_at": ctx.now}
             for name, res in results.items() for bid, acc in res["batches"].items()]
@@ -532,8 +570,7 @@ def record_conformed(results: dict[str, dict], ctx: RunContext) -> None:
     schema = pa.schema([pa.field(n, kinds[k]) for n, k in CONFORMED_COLUMNS])
     for r in rows:
         r["conformed_at"] = r["conformed_at"].replace(tzinfo=dt.UTC)
-    write_deltalake(_delta_rs_uri(table_uri(CONFORMED_TABLE, ctx.settings)), pa.Table.from_pylist(rows, schema),
-                    mode="append", storage_options=_storage_options(ctx.settings))
+    arrow_io.append_arrow(CONFORMED_TABLE, pa.Table.from_pylist(rows, schema), settings=ctx.settings)
 
 
 def run_conform(resources: list[str] | None = None, *, until: dt.date | str | None = None,
@@ -571,6 +608,8 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
     position = {n: i for i, n in enumerate(catalog.conform_order())}
     deps = {n: [it.references.split(".")[0] for it in catalog.resource(n).items if it.references
                 and position.get(it.references.split(".")[0], len(position)) < position[n]] for n in order}
+    if order and workers > 1:
+        create_shared_tables(ctx)
     results = run_ordered(order, deps, lambda n: conform_resource(catalog.resource(n), ctx.pending[n], ctx),
                           workers)
     results = {n: results[n] for n in order}
