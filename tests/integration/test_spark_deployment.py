@@ -295,3 +295,16 @@ def test_compose_refuses_to_start_without_secrets(resolver):
     argv = ["docker", "compose", "-f", str(COMPOSE), "--env-file", os.devnull, "config", "--quiet"]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=_cli_env(env))
     assert proc.returncode != 0 and "MINIO_ROOT_PASSWORD" in proc.stderr, proc.stderr
+
+
+def test_image_holds_every_folder_the_package_reads_at_run_time():
+    """Folders the code resolves next to the package (REPO_ROOT / "quality", home / "dags", ...) are in the
+    image: a DAG or stage added with a new folder (quality/ for the gates) fails here, not in a container."""
+    sources = "".join(p.read_text() for p in (REPO_ROOT / "citybrain").rglob("*.py"))
+    folders = set(re.findall(r'(?:REPO_ROOT|home) / "([a-z_]+)"', sources)) - {"var"}  # var/ is a volume
+    assert {"catalog", "dags", "jobs", "quality"} <= folders  # the scan still finds what it is for
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    ignored = {line.strip().rstrip("/") for line in (DOCKER / "Dockerfile.dockerignore").read_text().splitlines()}
+    for folder in sorted(folders):
+        assert re.search(rf"^COPY {folder} \./{folder}$", dockerfile, re.M), f"docker/Dockerfile does not COPY {folder}/"
+        assert folder not in ignored, f"docker/Dockerfile.dockerignore excludes {folder}/"
