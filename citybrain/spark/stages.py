@@ -173,16 +173,21 @@ def table_fingerprint(name: str, settings: Settings | None = None) -> str:
 _REFERENCE: dict[tuple, dict[str, str]] = {}
 
 
-def reference_fingerprints(refs: Sequence[str], settings: Settings) -> dict[str, str]:
+def reference_fingerprints(refs: Sequence[str], settings: Settings, *, seed: Path | None = None) -> dict[str, str]:
     """Fingerprints of the stages' tables from a run in this process (the local reference), computed once.
 
-    The lake of the reference run is <var_dir>/reference-lakes/<stages>; later calls with the same
-    stages and var_dir reuse the result, so several equivalence checks share one local run.
+    The lake of the reference run is <var_dir>/reference-lakes/<stages>, a copy of the `seed` lake when
+    given (lake_stages.seed_lake); later calls with the same stages, seed and var_dir reuse the result,
+    so several equivalence checks share one local run.
     """
-    key = (tuple(refs), str(settings.var_dir))
+    key = (tuple(refs), str(settings.var_dir), str(seed))
     if key not in _REFERENCE:
         lake = Path(settings.var_dir, "reference-lakes", hashlib.sha1("|".join(refs).encode()).hexdigest()[:12])
         shutil.rmtree(lake, ignore_errors=True)
+        if seed is not None:
+            from citybrain.spark.lake_stages import seed_lake
+
+            seed_lake(seed, lake)
         local = settings.model_copy(update={"lake_uri": str(lake)})
         results = run_stages(refs, local)
         _REFERENCE[key] = {table: table_fingerprint(table, local) for table in stage_tables(results)}
@@ -216,9 +221,17 @@ def run_stages_subprocess(
         output, _ = proc.communicate(timeout=30)
         raise StageRunFailed(f"stages {list(refs)} on {master} did not finish within {timeout:.0f}s "
                              f"(killed):\n{output[-3000:]}") from None
+    log_path = result_path.with_suffix(".log")
+    log_path.write_text(output)
     if proc.returncode != 0 or not result_path.exists():
-        raise StageRunFailed(f"stages {list(refs)} on {master} failed (exit {proc.returncode}):\n{output[-4000:]}")
+        raise StageRunFailed(f"stages {list(refs)} on {master} failed (exit {proc.returncode}; whole output in "
+                             f"{log_path}):\n{_without_jvm_frames(output)[-4000:]}")
     return json.loads(result_path.read_text())
+
+
+def _without_jvm_frames(output: str) -> str:
+    """A job's output without Java stack frames, so the Python traceback and the error message show."""
+    return "\n".join(line for line in output.splitlines() if not line.lstrip().startswith(("at ", "... ")))
 
 
 def describe_session(spark) -> dict:
