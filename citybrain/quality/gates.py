@@ -220,7 +220,7 @@ def run_gates(tables: list[str] | None = None, *, settings: Settings | None = No
     Arrow at a pinned version and validate with GX's pandas engine (one scan per table).
     """
     from citybrain.catalog import get_catalog
-    from citybrain.quality.project import get_context
+    from citybrain.quality.project import get_context, prune_validations
 
     del spark
     settings = settings or get_settings()
@@ -247,6 +247,7 @@ def run_gates(tables: list[str] | None = None, *, settings: Settings | None = No
     record_results(results, settings)
     _record_checks(checks, settings)
     started = time.perf_counter()
+    prune_validations(settings)
     context.build_data_docs()
     log.info("quality: Data Docs built in %.1fs", time.perf_counter() - started)
     return results

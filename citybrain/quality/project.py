@@ -108,3 +108,18 @@ def write_suites(specs: dict[str, TableSpec], settings: Settings | None = None, 
     for spec in specs.values():
         ensure_checkpoint(context, spec)
     return len(specs)
+
+
+def prune_validations(settings: Settings | None = None, keep: int = 3) -> int:
+    """Keep the newest ``keep`` validation results per suite, so Data Docs stay bounded as runs accumulate."""
+    settings = settings or get_settings()
+    store = project_root(settings) / "gx" / "uncommitted" / "validations"
+    removed = 0
+    if not store.is_dir():
+        return 0
+    for suite in store.iterdir():
+        runs = sorted((p for p in suite.glob("*/*") if p.is_dir()), key=lambda p: p.name)
+        for old in runs[:-keep] if keep else runs:
+            shutil.rmtree(old, ignore_errors=True)
+            removed += 1
+    return removed
