@@ -127,11 +127,11 @@ def conform_session(spark: SparkSession) -> SparkSession:
     wide projection (dozens of regexes and rules per item) for which whole-stage code generation exceeds
     the JVM's 64 KB method limit and falls back after a failed compile, so it is off for the run (a
     session-wide switch, unlike a toggle, is safe with several resources in flight)."""
-    if not hasattr(spark, "newSession"):  # Spark Connect: the server's settings apply
-        return spark
     from citybrain.conform.validate import SESSION_CONF
+    from citybrain.spark.session import is_connect_session
 
-    session = spark.newSession()
+    # a Spark Connect client session is this client's own on the server: set its SQL settings directly
+    session = spark if is_connect_session(spark) or not hasattr(spark, "newSession") else spark.newSession()
     session.conf.set("spark.sql.codegen.wholeStage", "false")
     for key, value in SESSION_CONF.items():  # the text-encoding rule encodes to GB 2312
         session.conf.set(key, value)
