@@ -359,9 +359,11 @@ def clean_lake(tmp_path_factory):
         # and the databases as they stand; then one conform run (keeps this module's minutes down)
         for name in names:
             outcomes = load_resource(pull_resource(name, days[-1], run_id="gold-recompute"), settings)
-            failed = [b for b in outcomes if b["status"] not in ("loaded", "skipped", "empty")]
+            # a day's drop without data rows is rejected as header_only at this scale: no row is lost
+            failed = [b for b in outcomes if b["status"] not in ("loaded", "skipped", "empty")
+                      and not (b["status"] == "rejected" and not b.get("rows_pulled"))]
             assert not failed, f"ingestion of {name} for {days[-1]}: {failed}"
-        run_conform(names, until=days[-1], settings=settings)
+        run_conform(names, until=days[-1], settings=settings, workers=1)  # one writer per table at a time
         summary = run_gold(settings, dashboard=False)
         yield settings, catalog, summary, days
     finally:
