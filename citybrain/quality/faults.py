@@ -58,14 +58,39 @@ def _rows(table: str, settings: Settings, columns: list[str]) -> list[dict]:
     return arrow_io.read_arrow(table, columns=columns, settings=settings).to_pylist()
 
 
-def detection(manifest_dir: Path | str | None = None, settings: Settings | None = None) -> dict[str, dict]:
-    """{kind: {gate, injected, judged, detected, recall}} for every kind in the manifest, plus ``_overall``."""
+def _manifest_until(manifest_dir: Path, until: str, work: Path) -> Path:
+    """A copy of the manifest holding only the faults of days up to ``until`` (the days the lake holds)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(manifest_dir / "faults.parquet")
+    work.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table.filter(pc.less_equal(table["date"], until)), work / "faults.parquet")
+    return work
+
+
+def detection(manifest_dir: Path | str | None = None, settings: Settings | None = None,
+              until: str | None = None) -> dict[str, dict]:
+    """{kind: {gate, injected, judged, detected, recall}} for every kind in the manifest, plus ``_overall``.
+
+    Only faults of days up to ``until`` (ISO date; default the newest batch date in control.batches) are
+    judged: a day the pipeline has not ingested yet cannot have been caught.
+    """
+    import tempfile
+
     from citybrain.conform.evaluate import evaluate
+    from citybrain.quality.gates import data_day
     from citybrain.sources.manifest import read_manifest
 
     settings = settings or get_settings()
     manifest_dir = Path(manifest_dir or Path(settings.sources_dir) / "manifest")
-    faults = read_manifest(manifest_dir)
+    until = until or data_day(settings).isoformat()
+    with tempfile.TemporaryDirectory(prefix="quality-manifest-") as tmp:
+        manifest_dir = _manifest_until(manifest_dir, until, Path(tmp))
+        return _detection(read_manifest(manifest_dir), manifest_dir, settings, evaluate)
+
+
+def _detection(faults: list[dict], manifest_dir: Path, settings: Settings, evaluate) -> dict[str, dict]:
     rejected = {(r["resource"], _date_of(r["batch_id"]))
                 for r in _rows("control.rejected_files", settings, ["resource", "batch_id"])}
     drifted = {(r["resource"], str(r["logical_date"]))
