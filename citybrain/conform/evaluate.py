@@ -83,13 +83,17 @@ def evaluate(manifest_dir: Path | str | None = None, settings: Settings | None =
 
     # quarantine findings: (resource, key, date, item, kind) for every violation of every row
     flagged_q: dict[str, set] = defaultdict(set)
+    lost = _records_lost_to_own_faults(faults, catalog)
     for r in _rows("quarantine.rejected_rows", settings,
-                   ["resource", "stage", "batch_id", "record_key", "rule_id", "item", "reason"], stage="conform"):
+                   ["resource", "stage", "batch_id", "record_key", "rule_id", "item", "reason", "payload"],
+                   stage="conform"):
         day = _date_of(r["batch_id"])
         found = [(r["item"], r["rule_id"])] + _ALSO.findall(r["reason"].split("(also:", 1)[1]) \
             if "(also:" in r["reason"] else [(r["item"], r["rule_id"])]
         for item, rule in found:
             kind = QUARANTINE_KINDS.get(rule)
+            if kind == "orphan_reference" and _points_to_lost_record(r, item, catalog, lost):
+                continue  # the referenced record's own fault (scored there) made this reference dangle
             if kind:
                 flagged_q[kind].add((r["resource"], r["record_key"], day, item))
     out: dict[str, dict] = {}
@@ -112,6 +116,27 @@ def evaluate(manifest_dir: Path | str | None = None, settings: Settings | None =
                                             settings)
     out["late_arriving"] = _late_scores([f for f in faults if f["kind"] == "late_arriving"], catalog, settings)
     return out
+
+
+def _records_lost_to_own_faults(faults: list[dict], catalog) -> set[tuple[str, str]]:
+    """(resource, true key) of records whose primary-key item was faulted: conform quarantines them under
+    the faulty key, so references to their true key dangle as a consequence of that fault."""
+    lost = set()
+    for f in faults:
+        res = catalog.resources.get(f["resource"])
+        if res and f["item"] in res.primary_key and f.get("true_value") not in (None, ""):
+            lost.add((res.name, str(f["true_value"])))
+    return lost
+
+
+def _points_to_lost_record(row: dict, item: str, catalog, lost: set[tuple[str, str]]) -> bool:
+    import json
+
+    res = catalog.resources.get(row["resource"])
+    if not res or not res.has_item(item) or not res.item(item).references or not row.get("payload"):
+        return False
+    value = (json.loads(row["payload"]) or {}).get(item)
+    return value is not None and (res.item(item).references.split(".")[0], str(value).strip()) in lost
 
 
 def _scores(injected: int, truth: set, flagged: set) -> dict:

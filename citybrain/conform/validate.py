@@ -297,7 +297,9 @@ def with_reference_checks(df: DataFrame, resource: ResourceDef, ref_keys: dict[s
         found = values.join(keys.select("_ref_value").distinct(), "_ref_value", "left_semi")
         found = found.select(F.col("_ref_value").alias(key_col), F.lit(True).alias(flag))
         df = df.join(found, F.col(it.name).cast("string") == F.col(key_col), "left").drop(key_col)
-        checks.append((f"{col(it.name)} IS NOT NULL AND {col(flag)} IS NULL",
+        # a value already failing its own rules (e.g. a wrong check character) is not also an orphan
+        own = f"exists({col(VIOLATIONS)}, v -> v.item = {lit(it.name)})" if VIOLATIONS in df.columns else "false"
+        checks.append((f"{col(it.name)} IS NOT NULL AND {col(flag)} IS NULL AND NOT {own}",
                        violation("conform.reference", it.name, f"is not a known {it.references}")))
         flags.append(flag)
     if not checks:
