@@ -45,7 +45,6 @@ GRID_COMPONENT_RE = r"^\d{16}$"
 EARLIEST_BIRTH = dt.date(1850, 1, 1)
 OPEN_END = dt.date(9999, 12, 31)
 # Items that date a resident's registration (the ID number is issued between birth and then).
-REGISTRATION_ITEMS = ("register_date", "registration_date", "registered_date")
 # Characters outside GB 2312 that real text may hold: the middle dot of transliterated names, and rare
 # name characters (extend when a real name is quarantined as conform.text.encoding).
 EXTRA_TEXT_CHARS = "·喆堃玥昇珺琤旻瑄燚犇淼垚"
@@ -127,14 +126,16 @@ def valid_between(code: str, start: str, end: str, divisions: list[DivisionDef])
     return f"({vf} IS NOT NULL AND {vf} <= {end} AND {vt} > {start})"
 
 
-def id_number_checks(c: str, item: str, divisions: list[DivisionDef], registered: str, today: str) -> list[Check]:
-    """GB 11643: shape, real birth date not in the future, check character, address code valid then."""
+def id_number_checks(c: str, item: str, divisions: list[DivisionDef], today: str) -> list[Check]:
+    """GB 11643: shape, real birth date not in the future, check character, and an address code valid at some
+    time between the birth and ``today``: numbers were first issued in the 1980s, so a person registered
+    before a county's code existed carries the code of the county that issued the number later."""
     shape_ok = f"{c} RLIKE {lit(ID_NUMBER_RE)}"
     expected = id_number_check_char(f"substring({c}, 1, 17)")
     born = f"try_to_date(substring({c}, 7, 8), 'yyyyMMdd')"
     prefix = f"substring({c}, 1, 6)"
     covered = covered_prefectures(divisions)
-    window_end = f"greatest(coalesce({registered}, {today}), {born})"
+    window_end = f"greatest({today}, {born})"
     in_covered = in_list(f"substring({c}, 1, 4)", covered)
     address_ok = (f"({in_list(f'substring({c}, 1, 2)', PROVINCE_CODES)} AND "
                   f"(NOT {in_covered} OR {valid_between(prefix, born, window_end, divisions)}))")
@@ -154,7 +155,7 @@ def id_number_checks(c: str, item: str, divisions: list[DivisionDef], registered
         (f"{shape_ok} AND {born} IS NOT NULL AND NOT {address_ok}",
          violation("conform.id_number.address_code", item,
                    f"concat('address code ', {prefix}, ' is not a GB/T 2260 code valid between birth and "
-                   f"registration (', {born}, ' .. ', {window_end}, ')')", detail_is_sql=True)),
+                   f"the record date (', {born}, ' .. ', {window_end}, ')')", detail_is_sql=True)),
     ]
 
 
@@ -231,9 +232,7 @@ def item_checks(item: ItemDef, resource: ResourceDef, catalog: ConformCatalog) -
     checks: list[Check] = []
     today = col(BATCH_DATE)
     if item.format == "id_number":
-        reg = next((r for r in REGISTRATION_ITEMS if resource.has_item(r) and resource.item(r).type == "D"), None)
-        registered = col(reg) if reg else "CAST(NULL AS date)"
-        checks += id_number_checks(c, item.name, catalog.divisions, registered, today)
+        checks += id_number_checks(c, item.name, catalog.divisions, today)
     elif item.format == "credit_code":
         checks += credit_code_checks(c, item.name)
     elif item.format == "division_code" or item.code_list == DIVISIONS:

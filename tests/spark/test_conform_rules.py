@@ -237,6 +237,7 @@ ID_VECTORS = [
     ("370614199001010012", []),  # 蓬莱区 (2020) was valid by the registration window's end
     ("370631199001010019", []),  # 牟平县 (until 1994) valid at birth in 1990
     ("370631200001010014", ["conform.id_number.address_code"]),  # 牟平县 gone before the 2000 birth
+    ("370602196109076321", []),  # born 1961, before 芝罘区's code (1983): the number was issued later
 ]
 
 
@@ -245,7 +246,7 @@ def _id_rules(x):
     from citybrain.conform.catalog import load_catalog
     from citybrain.conform.validate import id_number_checks
 
-    checks = id_number_checks(x, "id_number", load_catalog().divisions, "CAST(NULL AS date)", "DATE'2026-11-01'")
+    checks = id_number_checks(x, "id_number", load_catalog().divisions, "DATE'2026-11-01'")
     return f"transform({collect(checks)}, v -> v.rule_id)"
 
 
