@@ -154,11 +154,14 @@ def _current_copies(resource, settings: Settings) -> list[dict]:
 
 
 def _copy_scores(faults: list[dict], catalog, settings: Settings) -> dict:
-    """A copy disagreement is found when silver.discrepancies holds a mismatch for its key and attribute."""
+    """A copy disagreement is found when silver.discrepancies lists the copy's value for its key and attribute."""
     from citybrain.conform.verify import copy_pairs
 
-    disc = {(r["entity"], r["entity_key"], r["attribute"], r["copy_resource"]): r
-            for r in _rows("silver.discrepancies", settings) if r["kind"] == "mismatch"}
+    # precision: every mismatch claimed; recall: the copy's value is listed for the stewards, as a mismatch or,
+    # where the authority holds no value for the key, as missing_in_authority (no mismatch is possible then)
+    listed = {(r["entity"], r["entity_key"], r["attribute"], r["copy_resource"]): r["kind"]
+              for r in _rows("silver.discrepancies", settings) if r["kind"] in ("mismatch", "missing_in_authority")}
+    disc = {k for k, kind in listed.items() if kind == "mismatch"}
     # (copy resource, copy item) -> [(entity, attribute, key item)]
     targets: dict[tuple, list] = defaultdict(list)
     for ent in catalog.entities:
@@ -182,8 +185,9 @@ def _copy_scores(faults: list[dict], catalog, settings: Settings) -> dict:
                 judged_keys.add((ent.name, str(key), attr, res.name))
     flagged = set(disc)
     correct = len(flagged & truth)
-    return {"injected": len(faults), "judged": len(truth), "detected": len(truth & flagged), "flagged": len(flagged),
-            "correct": correct, "recall": _ratio(len(truth & flagged), len(truth)),
+    detected = len(truth & set(listed))
+    return {"injected": len(faults), "judged": len(truth), "detected": detected, "flagged": len(flagged),
+            "correct": correct, "recall": _ratio(detected, len(truth)),
             "precision": _ratio(correct, len(flagged))}
 
 
