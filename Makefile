@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export AIRFLOW_HOME ?= $(CURDIR)/var/airflow
 export CITYBRAIN_HOME ?= $(CURDIR)
 
-.PHONY: help setup venv jars airflow-init demo test test-fast airflow bench lint clean-var doctor
+.PHONY: help setup venv jars tools airflow-init demo test test-fast airflow bench lint clean-var doctor
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -32,12 +32,21 @@ jars: venv ## fetch Delta Lake jars from Maven Central once (cached under var/ja
 airflow-init: venv ## initialise the Airflow home (var/airflow, SQLite)
 	$(BIN)/citybrain setup airflow
 
+# moto's S3 server for the s3a:// lake test: a tool venv of its own (botocore's python-dateutil<3 clashes with
+# the project's pins), created once.
+MOTO := var/tools/moto/bin/moto_server
+$(MOTO):
+	$(PYTHON) -m venv var/tools/moto
+	var/tools/moto/bin/pip install -q --disable-pip-version-check "moto[server]==5.2.5"
+
+tools: $(MOTO) ## test tools outside the project venv (moto S3 server)
+
 setup: venv jars airflow-init ## everything above
 
 demo: setup ## run the pipeline end to end on embedded defaults
 	$(BIN)/citybrain demo
 
-test: setup ## run the whole test suite (unit, spark, integration, e2e)
+test: setup tools ## run the whole test suite (unit, spark, integration, e2e)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: setup ## unit tests only
