@@ -164,10 +164,12 @@ UPSERT = ("WHEN MATCHED THEN UPDATE SET *", "WHEN NOT MATCHED THEN INSERT *")
 
 
 def _merge(df: DataFrame, table: str, on: str, ctx: RunContext, clauses=UPSERT) -> None:
-    """MERGE through Delta SQL (works on a classic and a Spark Connect session alike)."""
+    """MERGE through Delta SQL (works on a classic and a Spark Connect session alike); entities refreshed in
+    parallel merge into the shared agreement and discrepancy tables, so a conflicting commit is retried (the
+    MERGE is idempotent: it re-reads the table and applies the same source rows)."""
     from citybrain.lake import spark_io
 
-    spark_io.merge_sql(df, table, on, clauses, settings=ctx.settings)
+    _retry(table, lambda: spark_io.merge_sql(df, table, on, clauses, settings=ctx.settings))
 
 
 def _replace_slice(df: DataFrame, table: str, predicate: str, ctx: RunContext, partition_by: list[str]) -> None:
