@@ -33,6 +33,7 @@ SCALE, DAYS, SEED = 0.002, 2, 42
 CITY = "370600"  # 烟台市 (STANDARDS section 2)
 DISTRICTS = {"370602", "370611", "370612", "370613", "370614", "370681", "370682", "370683", "370685", "370686",
              "370687"}
+PENGLAI_SINCE = dt.date(2020, 6, 5)  # 370614 exists from the 蓬莱/长岛 merger on (STANDARDS section 2, GB/T 2260)
 TOLERANCE = 1e-9
 
 
@@ -318,8 +319,8 @@ def expected_values(ind, sources: dict[str, pd.DataFrame], first_day: dt.date, l
             end = period_after(period, pt)
             picked = {id(s): _rows_in(sources[s.resource], s, period, end, first_day) for s in sides}
             districts = {CITY}
-            if by_district:
-                districts |= DISTRICTS
+            if by_district:  # the districts that existed at some time in the period
+                districts |= {d for d in DISTRICTS if d != "370614" or end > PENGLAI_SINCE}
                 for df in picked.values():
                     if df is not None and "district_code" in df.columns:
                         districts |= set(text(df, "district_code").dropna())
