@@ -45,16 +45,9 @@ def _date_of(batch_id: str) -> str | None:
 
 
 def _rows(table: str, settings: Settings, columns: list[str] | None = None, **equals) -> list[dict]:
-    import pyarrow.compute as pc
-
     from citybrain.lake import arrow_io
 
-    if not arrow_io.table_exists(table, settings):
-        return []
-    data = arrow_io.read_arrow(table, columns=columns, settings=settings)
-    for col, value in equals.items():
-        data = data.filter(pc.equal(data[col], value))
-    return data.to_pylist()
+    return arrow_io.read_rows(table, settings, columns, **equals)
 
 
 def _ratio(num: int, den: int) -> float | None:

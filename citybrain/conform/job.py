@@ -75,16 +75,9 @@ def utcnow() -> dt.datetime:
 
 def _control_rows(table: str, settings: Settings, columns: list[str], **equals) -> list[dict]:
     """Rows of a small control log through deltalake (no Spark); [] before its first write."""
-    import pyarrow.compute as pc
-
     from citybrain.lake import arrow_io
 
-    if not arrow_io.table_exists(table, settings):
-        return []
-    data = arrow_io.read_arrow(table, columns=columns, settings=settings)
-    for column, value in equals.items():
-        data = data.filter(pc.equal(data[column], value))
-    return data.to_pylist()
+    return arrow_io.read_rows(table, settings, columns, **equals)
 
 
 def conformed_batch_ids(resource: str, settings: Settings) -> set[str]:

@@ -56,6 +56,19 @@ def read_arrow(name: str | TableName, *, columns: list[str] | None = None, **kw)
     return delta_table(name, **kw).to_pyarrow_table(columns=columns)
 
 
+def read_rows(name: str | TableName, settings: Settings | None = None, columns: list[str] | None = None,
+              **equals) -> list[dict]:
+    """Rows of a small table as dicts, filtered on column == value; [] before the table's first write."""
+    import pyarrow.compute as pc
+
+    if not table_exists(name, settings):
+        return []
+    data = read_arrow(name, columns=columns, settings=settings)
+    for column, value in equals.items():
+        data = data.filter(pc.equal(data[column], value))
+    return data.to_pylist()
+
+
 def arrow_dataset(name: str | TableName, **kw) -> ds.Dataset:
     """A lazily-scanned Arrow dataset of the table's current files (DuckDB pushes filters into it)."""
     return delta_table(name, **kw).to_pyarrow_dataset()
