@@ -13,7 +13,7 @@ from __future__ import annotations
 from airflow.sdk import AssetAny, dag, task
 
 from citybrain.conform.wiring import bronze_assets, silver_outlets
-from citybrain.orchestration.policy import BASE_TAGS, DEFAULT_ARGS, START_DATE
+from citybrain.orchestration.policy import BASE_TAGS, DEFAULT_ARGS, SPARK_POOL, START_DATE
 
 
 @dag(
@@ -27,7 +27,7 @@ from citybrain.orchestration.policy import BASE_TAGS, DEFAULT_ARGS, START_DATE
     doc_md=__doc__,
 )
 def citybrain_conform():
-    @task(outlets=silver_outlets())
+    @task(outlets=silver_outlets(), pool=SPARK_POOL)
     def conform_pending() -> dict:
         from citybrain.conform.job import run_conform
         from citybrain.conform.wiring import summary

@@ -10,7 +10,7 @@ from __future__ import annotations
 from airflow.sdk import AssetAny, dag, task
 
 from citybrain.gold.wiring import gold_outlets, silver_assets
-from citybrain.orchestration.policy import BASE_TAGS, DEFAULT_ARGS, START_DATE
+from citybrain.orchestration.policy import BASE_TAGS, DEFAULT_ARGS, SPARK_POOL, START_DATE
 
 
 @dag(
@@ -23,7 +23,7 @@ from citybrain.orchestration.policy import BASE_TAGS, DEFAULT_ARGS, START_DATE
     doc_md=__doc__,
 )
 def citybrain_gold():
-    @task(outlets=gold_outlets())
+    @task(outlets=gold_outlets(), pool=SPARK_POOL)
     def build_gold() -> dict:
         from citybrain.gold.job import run_gold
 

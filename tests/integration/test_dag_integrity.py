@@ -53,6 +53,8 @@ def test_spark_tasks_share_the_spark_pool_that_setup_creates(dagbag, airflow_db,
     loads = [t for dag_id, dag in bag.dags.items() if dag_id.startswith("ingest_") for t in dag.tasks
              if t.task_id.endswith(".load")]
     assert loads and all(t.pool == SPARK_POOL for t in loads)
+    spark_jobs = [bag.dags["citybrain_conform"].get_task("conform_pending"), bag.dags["citybrain_gold"].get_task("build_gold")]
+    assert all(t.pool == SPARK_POOL for t in spark_jobs)
     proc = subprocess.run([airflow_bin(), "pools", "get", SPARK_POOL, "-o", "json"], capture_output=True, text=True,
                           env={**os.environ, **airflow_env(settings)}, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
