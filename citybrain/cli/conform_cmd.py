@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from citybrain.cli.output import console, print_json, print_table
+from citybrain.cli.output import conform_progress, console, print_json, print_table
 
 conform_app = typer.Typer(help="Conform bronze to silver (standardise, validate, history, golden records, 多源校核).",
                           no_args_is_help=True)
@@ -20,12 +20,14 @@ def run(
     workers: int | None = typer.Option(None, help="resources in flight at once (default: the job's)"),
     as_json: bool = typer.Option(False, "--json", help="print the run's summary as JSON"),
 ) -> None:
-    """Conform every pending bronze batch (not yet in control.conformed_batches)."""
+    """Conform every pending bronze batch (not yet in control.conformed_batches); a line per resource and
+    entity as it finishes (not with --json)."""
     from citybrain.conform.job import DEFAULT_WORKERS, run_conform
     from citybrain.conform.wiring import summary
 
     result = summary(run_conform(resource or None, until=until, rerun=rerun or None,
-                                 workers=workers or DEFAULT_WORKERS))
+                                 workers=workers or DEFAULT_WORKERS,
+                                 progress=None if as_json else conform_progress))
     if as_json:
         print_json(result)
         return

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import typer
 
-from citybrain.cli.output import console
+from citybrain.cli.output import conform_progress, console
 
 
 def demo(
@@ -48,10 +48,10 @@ def demo(
     for day in range(days):
         logical = first + timedelta(days=day)
         console.rule(f"[bold]3. ingestion {logical}: every department DAG → bronze")
-        print_ingestion_report(run_ingestion(logical), title=f"Ingestion {logical}: rows per resource",
+        print_ingestion_report(run_ingestion(logical, progress=_ingest_progress), title=f"Ingestion {logical}: rows per resource",
                                console=console)
         console.rule(f"[bold]4. conform {logical}: bronze → silver, golden records, 多源校核")
-        _print_conform(run_conform(until=logical, workers=1))
+        _print_conform(run_conform(until=logical, workers=1, progress=conform_progress))
 
     console.rule("[bold]5. gold: thematic databases, indicators, operations panorama")
     gold_run = run_dag("citybrain_gold")
@@ -82,6 +82,13 @@ def demo(
     console.print(f"demo finished in {time.perf_counter() - started:.0f}s; next: `citybrain sql \"SELECT * FROM "
                   "gold.indicator_wide LIMIT 5\"`, `citybrain quality report`, `citybrain corrections DEPT`, "
                   "`citybrain status`, `make airflow`")
+
+
+def _ingest_progress(department: str, index: int, total: int, summaries: list[dict], seconds: float) -> None:
+    rows = sum(int(s.get("rows_loaded") or 0) for s in summaries)
+    states = ", ".join(sorted({str(s.get("status")) for s in summaries}))
+    console.print(f"  [{index}/{total}] ingest_{department.lower()}: {len(summaries)} resource(s), {rows:,} rows "
+                  f"loaded ({states}) in {seconds:.0f}s")
 
 
 def _xcom(run, task_id: str) -> dict:

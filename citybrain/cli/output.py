@@ -42,3 +42,15 @@ def print_table(title: str, rows: Iterable[Mapping], columns: Sequence[str] | No
     for row in rows:
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
     console.print(table)
+
+
+def conform_progress(kind: str, name: str, done: int, total: int, result) -> None:
+    """One line as each conformed resource or refreshed entity finishes (run_conform's progress callback)."""
+    r = result if isinstance(result, dict) else {}
+    if kind == "resource":
+        detail = (f"{r.get('rows_in', 0):,} in, {r.get('rows_silver', 0):,} silver, "
+                  f"{r.get('rows_quarantined', 0):,} quarantined, {r.get('rows_duplicate', 0):,} duplicates")
+    else:
+        detail = r.get("skipped") or ", ".join(f"{k} {v}" for k, v in r.items())
+    seconds = f" in {r['seconds']:.0f}s" if isinstance(r.get("seconds"), int | float) else ""
+    console.print(f"  [{done}/{total}] {kind} {name}: {detail}{seconds}")

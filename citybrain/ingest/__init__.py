@@ -10,12 +10,13 @@ from datetime import date, datetime
 
 
 def run_ingestion(
-    logical_date: date | datetime | str, departments: list[str] | None = None, *, strict: bool = False
+    logical_date: date | datetime | str, departments: list[str] | None = None, *, strict: bool = False,
+    progress=None,
 ) -> list[dict]:
     """Run every department's ingestion DAG headlessly for one logical date; one result per resource."""
     from citybrain.ingest.run import run_ingestion as _run
 
-    return _run(logical_date, departments, strict=strict)
+    return _run(logical_date, departments, strict=strict, progress=progress)
 
 
 __all__ = ["run_ingestion"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, date, datetime
 
 from citybrain.ingest import audit
@@ -21,8 +22,11 @@ def as_logical_date(value: date | datetime | str) -> datetime:
 
 
 def run_ingestion(logical_date: date | datetime | str, departments: list[str] | None = None, *,
-                  strict: bool = False) -> list[dict]:
+                  strict: bool = False, progress=None) -> list[dict]:
     """Run `ingest_<dept>` for each department (all by default); one summary dict per resource.
+
+    ``progress(department, index, total, summaries, seconds)`` is called after each department's run
+    (the demo prints a line per department).
 
     A department whose DAG run fails does not stop the others; its resources without a recorded
     outcome are reported with status `failed` and the error. With strict=True an IngestionFailed
@@ -35,9 +39,10 @@ def run_ingestion(logical_date: date | datetime | str, departments: list[str] | 
     when = as_logical_date(logical_date)
     codes = departments or [c for c in catalog.departments if catalog.resources_by_department(c)]
     results, failures = [], []
-    for code in codes:
+    for index, code in enumerate(codes, 1):
         resources = catalog.resources_by_department(code)
         started = utcnow()
+        clock = time.perf_counter()
         error = None
         try:
             run_dag(f"ingest_{code.lower()}", logical_date=when)
@@ -53,6 +58,8 @@ def run_ingestion(logical_date: date | datetime | str, departments: list[str] | 
             if error and not mine:
                 summary.update(status="failed", reason=error)
             results.append(summary)
+        if progress is not None:
+            progress(code, index, len(codes), results[-len(resources):], time.perf_counter() - clock)
     if strict and failures:
         raise IngestionFailed(f"{len(failures)} department DAG run(s) failed: " + " | ".join(failures), results)
     return results

@@ -17,7 +17,13 @@ import time
 import uuid
 
 from citybrain.quality import policy
-from citybrain.quality.results import Failure, GateResult, last_passed_version, record_results
+from citybrain.quality.results import (
+    Failure,
+    GateResult,
+    checked_results,
+    last_passed_version,
+    record_results,
+)
 from citybrain.quality.suites import AGE_COLUMN, TableSpec, table_specs
 from citybrain.settings import Settings, get_settings
 
@@ -212,9 +218,13 @@ def validate_table(context, spec: TableSpec, settings: Settings, run_id: str, to
 
 
 def run_gates(tables: list[str] | None = None, *, settings: Settings | None = None, spark=None,
-              run_id: str | None = None) -> list[GateResult]:
+              run_id: str | None = None, reuse_checked: bool = False) -> list[GateResult]:
     """Validate the current version of each table ("layer.table"; None = every silver/gold/open table of
     the catalogue in the lake), record the outcomes, rebuild Data Docs and return the results.
+
+    With ``reuse_checked`` a table whose current Delta version was already validated by the same suite
+    (e.g. by the quality DAG just before publishing) is not validated again: its recorded outcome is
+    returned and nothing is written for it.
 
     ``spark`` is accepted for callers holding a session and unused: the gates read Delta through
     Arrow at a pinned version and validate with GX's pandas engine (one scan per table).
@@ -231,6 +241,18 @@ def run_gates(tables: list[str] | None = None, *, settings: Settings | None = No
     if unknown:
         raise KeyError(f"no quality suite for {unknown}: tables come from catalog/ (resources, themes, "
                        f"gold.indicator_values); known e.g. {', '.join(list(specs)[:5])}")
+    done = checked_results(settings) if reuse_checked else {}
+    reused = []
+    for name in list(names):
+        version = _current_version(name, settings) if done else None
+        earlier = done.get((name, version, specs[name].suite)) if version is not None else None
+        if earlier is not None:
+            reused.append(earlier)
+            names.remove(name)
+            log.info("quality gate %s@v%d: already %s by run %s, not validated again", name, version,
+                     "passed" if earlier.passed else "BLOCKED", earlier.run_id)
+    if not names:
+        return reused
     context = get_context(settings)
     today = data_day(settings)
     refs: dict = {}
@@ -250,4 +272,10 @@ def run_gates(tables: list[str] | None = None, *, settings: Settings | None = No
     prune_validations(settings)
     context.build_data_docs()
     log.info("quality: Data Docs built in %.1fs", time.perf_counter() - started)
-    return results
+    return reused + results
+
+
+def _current_version(table: str, settings: Settings) -> int:
+    from citybrain.lake import arrow_io
+
+    return arrow_io.delta_table(table, settings=settings).version()

@@ -105,3 +105,21 @@ def last_passed_version(table: str, settings: Settings | None = None) -> int | N
     rows = [r for r in arrow_io.read_arrow(RESULTS_TABLE, settings=settings).to_pylist()
             if r["table"] == table and r["passed"]]
     return max((r["delta_version"] for r in rows), default=None)
+
+
+def checked_results(settings: Settings | None = None) -> dict[tuple[str, int, str], GateResult]:
+    """(table, Delta version, suite) -> the newest recorded outcome of a gate on exactly that version."""
+    from citybrain.lake import arrow_io
+
+    settings = settings or get_settings()
+    if not arrow_io.table_exists(RESULTS_TABLE, settings):
+        return {}
+    out: dict[tuple[str, int, str], GateResult] = {}
+    for row in sorted(arrow_io.read_arrow(RESULTS_TABLE, settings=settings).to_pylist(),
+                      key=lambda r: r["checked_at"]):
+        failures = [Failure(**f) for f in json.loads(row["failures"] or "[]")]
+        checked = row["checked_at"].replace(tzinfo=None) if row["checked_at"] else None
+        out[(row["table"], row["delta_version"], row["suite"])] = GateResult(
+            row["table"], row["delta_version"], row["suite"], row["run_id"], row["passed"], row["evaluated"],
+            failures, *([checked] if checked else []))
+    return out
