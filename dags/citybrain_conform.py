@@ -30,9 +30,9 @@ def citybrain_conform():
     @task(outlets=silver_outlets(), pool=SPARK_POOL)
     def conform_pending() -> dict:
         from citybrain.conform.job import run_conform
-        from citybrain.conform.wiring import summary
+        from citybrain.conform.wiring import log_progress, summary
 
-        return summary(run_conform())
+        return summary(run_conform(progress=log_progress))
 
     conform_pending()
 

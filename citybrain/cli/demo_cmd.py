@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import typer
 
-from citybrain.cli.output import conform_progress, console
+from citybrain.cli.output import console
 
 
 def demo(
@@ -40,7 +40,6 @@ def demo(
         f"ground truth in {report.manifest_dir}"
     )
 
-    from citybrain.conform.job import run_conform
     from citybrain.ingest import run_ingestion
     from citybrain.ingest.report import print_ingestion_report
 
@@ -50,8 +49,9 @@ def demo(
         console.rule(f"[bold]3. ingestion {logical}: every department DAG → bronze")
         print_ingestion_report(run_ingestion(logical, progress=_ingest_progress), title=f"Ingestion {logical}: rows per resource",
                                console=console)
-        console.rule(f"[bold]4. conform {logical}: bronze → silver, golden records, 多源校核")
-        _print_conform(run_conform(until=logical, workers=1, progress=conform_progress))
+        console.rule(f"[bold]4. conform {logical}: citybrain_conform DAG: bronze → silver, golden records, 多源校核")
+        conform_run = run_dag("citybrain_conform")
+        _print_conform(_xcom(conform_run, "conform_pending"))
 
     console.rule("[bold]5. gold: thematic databases, indicators, operations panorama")
     gold_run = run_dag("citybrain_gold")

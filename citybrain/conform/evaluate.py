@@ -89,12 +89,17 @@ def evaluate(manifest_dir: Path | str | None = None, settings: Settings | None =
                 continue  # the referenced record's own fault (scored there) made this reference dangle
             if kind:
                 flagged_q[kind].add((r["resource"], r["record_key"], day, item))
+    copies = CopyFindings(catalog, settings)
     out: dict[str, dict] = {}
     for kind in sorted(set(QUARANTINE_KINDS.values())):
-        truth = {(f["resource"], f["key"], f["date"], f["item"]) for f in faults if f["kind"] == kind and reached(f)}
+        judged = [f for f in faults if f["kind"] == kind and reached(f)]
+        truth = {(f["resource"], f["key"], f["date"], f["item"]) for f in judged}
         injected = sum(1 for f in faults if f["kind"] == kind)
-        flagged = flagged_q[kind]
-        out[kind] = _scores(injected, truth, flagged)
+        # a damaged value that passes every rule of its own (e.g. mojibake made of valid GB 2312 characters)
+        # in a verification copy is caught by 多源校核: the stewards' list shows it against the authority
+        by_verification = {(f["resource"], f["key"], f["date"], f["item"]) for f in judged
+                           if copies.targets(f) & copies.mismatches}
+        out[kind] = _scores(injected, truth, flagged_q[kind] | by_verification)
 
     # duplicates: superseded rows against exact and near duplicates (one finding serves either kind)
     dups = {(r["resource"], r["record_key"], _date_of(r["batch_id"]))
@@ -105,8 +110,7 @@ def evaluate(manifest_dir: Path | str | None = None, settings: Settings | None =
         res = _scores(sum(1 for f in faults if f["kind"] == kind), truth, dups & truth | (dups - dup_truth_all))
         out[kind] = res
 
-    out["copy_disagreement"] = _copy_scores([f for f in faults if f["kind"] == "copy_disagreement"], catalog,
-                                            settings)
+    out["copy_disagreement"] = copies.scores(faults)
     out["late_arriving"] = _late_scores([f for f in faults if f["kind"] == "late_arriving"], catalog, settings)
     return out
 
@@ -132,56 +136,97 @@ def _points_to_lost_record(row: dict, item: str, catalog, lost: set[tuple[str, s
     return value is not None and (res.item(item).references.split(".")[0], str(value).strip()) in lost
 
 
+EXAMPLES = 5  # missed and wrongly flagged faults listed per kind, for the reader to look at
+
+
+def _examples(found: set) -> list[str]:
+    return ["|".join("" if p is None else str(p) for p in f) for f in sorted(found, key=str)[:EXAMPLES]]
+
+
 def _scores(injected: int, truth: set, flagged: set) -> dict:
     correct = len(flagged & truth)
     return {"injected": injected, "judged": len(truth), "detected": len(truth & flagged), "flagged": len(flagged),
             "correct": correct, "recall": _ratio(len(truth & flagged), len(truth)),
-            "precision": _ratio(correct, len(flagged))}
+            "precision": _ratio(correct, len(flagged)),
+            "missed": _examples(truth - flagged), "wrongly_flagged": _examples(flagged - truth)}
 
 
-def _current_copies(resource, settings: Settings) -> list[dict]:
-    rows = _rows(f"silver.{resource.name}", settings)
-    if rows and "is_current" in rows[0]:
-        rows = [r for r in rows if r["is_current"]]
-    return rows
+class CopyFindings:
+    """Multi-source verification's findings (silver.discrepancies) and which (entity, key, attribute, copy
+    resource) an injected fault in a copy resource shows up under, while the faulty value is still current."""
 
+    def __init__(self, catalog, settings: Settings):
+        from citybrain.conform.verify import copy_pairs
 
-def _copy_scores(faults: list[dict], catalog, settings: Settings) -> dict:
-    """A copy disagreement is found when silver.discrepancies lists the copy's value for its key and attribute."""
-    from citybrain.conform.verify import copy_pairs
+        self.catalog, self.settings = catalog, settings
+        # recall: the copy's value is listed for the stewards, as a mismatch or, where the authority holds no
+        # value for the key, as missing_in_authority (no mismatch is possible then); precision: every mismatch
+        self.listed = {(r["entity"], r["entity_key"], r["attribute"], r["copy_resource"])
+                       for r in _rows("silver.discrepancies", settings)
+                       if r["kind"] in ("mismatch", "missing_in_authority")}
+        self.mismatches = {(r["entity"], r["entity_key"], r["attribute"], r["copy_resource"])
+                           for r in _rows("silver.discrepancies", settings) if r["kind"] == "mismatch"}
+        self._pairs: dict[tuple, list] = defaultdict(list)  # (copy resource, copy item) -> [(entity, attribute)]
+        for ent in catalog.entities:
+            for res in ent.copy_resources:
+                for p in copy_pairs(ent, res, catalog):
+                    self._pairs[(res, p.copy_item)].append((ent, p.attribute))
+        self._current: dict[str, dict[str, dict]] = {}
 
-    # precision: every mismatch claimed; recall: the copy's value is listed for the stewards, as a mismatch or,
-    # where the authority holds no value for the key, as missing_in_authority (no mismatch is possible then)
-    listed = {(r["entity"], r["entity_key"], r["attribute"], r["copy_resource"]): r["kind"]
-              for r in _rows("silver.discrepancies", settings) if r["kind"] in ("mismatch", "missing_in_authority")}
-    disc = {k for k, kind in listed.items() if kind == "mismatch"}
-    # (copy resource, copy item) -> [(entity, attribute, key item)]
-    targets: dict[tuple, list] = defaultdict(list)
-    for ent in catalog.entities:
-        for res in ent.copy_resources:
-            for p in copy_pairs(ent, res, catalog):
-                targets[(res, p.copy_item)].append((ent, p.attribute))
-    current: dict[str, dict[str, dict]] = {}
-    truth, judged_keys = set(), set()
-    for f in faults:
-        res = catalog.resource(f["resource"])
-        if res.name not in current:
-            rows = _current_copies(res, settings)
-            current[res.name] = {"|".join("" if r[k] is None else str(r[k]) for k in res.primary_key): r for r in rows}
-        row = current[res.name].get(f["key"])
-        if row is None or _text(row.get(f["item"])) != _text(f["injected_value"]):
-            continue  # the faulty value is no longer the copy's current value (or the row was quarantined)
-        for ent, attr in targets.get((res.name, f["item"]), []):
-            key = row.get(ent.key_item(res.name))
+    def _row(self, resource: str, key: str) -> dict | None:
+        if resource not in self._current:
+            res = self.catalog.resource(resource)
+            rows = _rows(f"silver.{resource}", self.settings)
+            if rows and "is_current" in rows[0]:
+                rows = [r for r in rows if r["is_current"]]
+            self._current[resource] = {_key_of(r, res.primary_key): r for r in rows}
+        return self._current[resource].get(key)
+
+    def targets(self, fault: dict) -> set[tuple]:
+        """Where verification lists the fault: nothing unless its item is a copy of an entity attribute and
+        the faulty value is still the copy's current value (a later delivery may have replaced it)."""
+        pairs = self._pairs.get((fault["resource"], fault["item"]))
+        if not pairs:
+            return set()
+        row = self._row(fault["resource"], fault["key"])
+        if row is None or _text(row.get(fault["item"])) != _text(fault["injected_value"]):
+            return set()
+        out = set()
+        for ent, attr in pairs:
+            key = row.get(ent.key_item(fault["resource"]))
             if key is not None:
-                truth.add((ent.name, str(key), attr, res.name))
-                judged_keys.add((ent.name, str(key), attr, res.name))
-    flagged = set(disc)
-    correct = len(flagged & truth)
-    detected = len(truth & set(listed))
-    return {"injected": len(faults), "judged": len(truth), "detected": detected, "flagged": len(flagged),
-            "correct": correct, "recall": _ratio(detected, len(truth)),
-            "precision": _ratio(correct, len(flagged))}
+                out.add((ent.name, str(key), attr, fault["resource"]))
+        return out
+
+    def scores(self, faults: list[dict]) -> dict:
+        """copy_disagreement: recall over the disagreements still current; a mismatch is a correct flag when an
+        injected fault (a disagreement, or damage of another kind) put the copy's value there."""
+        truth, explained = set(), set()
+        for f in faults:
+            found = self.targets(f)
+            (truth if f["kind"] == "copy_disagreement" else explained).update(found)
+        flagged = set(self.mismatches)
+        correct = len(flagged & (truth | explained))
+        detected = len(truth & self.listed)
+        return {"injected": sum(f["kind"] == "copy_disagreement" for f in faults), "judged": len(truth),
+                "detected": detected, "flagged": len(flagged), "correct": correct,
+                "recall": _ratio(detected, len(truth)), "precision": _ratio(correct, len(flagged)),
+                "missed": _examples(truth - self.listed), "wrongly_flagged": _examples(flagged - truth - explained)}
+
+
+def _key_of(row: dict, keys) -> str:
+    """A silver row's primary key as the manifest writes it: parts joined by '|', timestamps as the
+    department's wall-clock text (the lake stores them in UTC, read back tz-aware)."""
+    import datetime as dt
+
+    def part(v) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, dt.datetime):
+            return v.replace(tzinfo=None).isoformat(sep=" ")
+        return str(v)
+
+    return "|".join(part(row[k]) for k in keys)
 
 
 def _text(value) -> str:
@@ -196,21 +241,23 @@ def _text(value) -> str:
 
 def _late_scores(faults: list[dict], catalog, settings: Settings) -> dict:
     """A late event is handled when silver holds it in the partition of its own event date."""
-    placed, judged = 0, 0
+    placed, judged, missed = 0, 0, set()
     by_res: dict[str, list[dict]] = defaultdict(list)
     for f in faults:
         by_res[f["resource"]].append(f)
     for name, fs in by_res.items():
         res = catalog.resource(name)
         rows = _rows(f"silver.{name}", settings)
-        index = {"|".join("" if r[k] is None else str(r[k]) for k in res.primary_key): r for r in rows}
+        index = {_key_of(r, res.primary_key): r for r in rows}
         for f in fs:
             judged += 1
             row = index.get(f["key"])
             if row is not None and f["true_value"] and str(row["event_date"]) == str(f["true_value"])[:10]:
                 placed += 1
+            else:
+                missed.add((name, f["key"], f["date"]))
     return {"injected": len(faults), "judged": judged, "detected": placed, "flagged": None, "correct": None,
-            "recall": _ratio(placed, judged), "precision": None}
+            "recall": _ratio(placed, judged), "precision": None, "missed": _examples(missed), "wrongly_flagged": []}
 
 
 def format_table(scores: dict[str, dict]) -> str:

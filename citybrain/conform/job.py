@@ -568,15 +568,34 @@ def record_conformed(results: dict[str, dict], ctx: RunContext) -> None:
     arrow_io.append_arrow(CONFORMED_TABLE, pa.Table.from_pylist(rows, schema), settings=ctx.settings)
 
 
+def _reporting(progress, kind: str, total: int, fn):
+    """fn, calling progress(kind, name, done, total, result) after each item (thread-safe count)."""
+    if progress is None:
+        return fn
+    import threading
+
+    lock, done = threading.Lock(), [0]
+
+    def run(name: str):
+        result = fn(name)
+        with lock:
+            done[0] += 1
+            progress(kind, name, done[0], total, result)
+        return result
+
+    return run
+
+
 def run_conform(resources: list[str] | None = None, *, until: dt.date | str | None = None,
                 rerun: list[dt.date | str] | None = None, settings: Settings | None = None,
                 catalog: ConformCatalog | None = None, now: dt.datetime | None = None,
-                spark: SparkSession | None = None, workers: int = DEFAULT_WORKERS) -> dict:
+                spark: SparkSession | None = None, workers: int = DEFAULT_WORKERS, progress=None) -> dict:
     """Conform every pending bronze batch (optionally of some resources, up to a batch date; ``rerun``
     dates are conformed again, e.g. after a rule fix).
 
     Returns {"resources": {name: accounting}, "entities": {entity: refresh figures}, "seconds": s};
-    a resource without pending batches is left out.
+    a resource without pending batches is left out. ``progress(kind, name, done, total, result)`` is called as
+    each resource ("resource") and entity ("entity") finishes (the demo and `citybrain conform run` print it).
     """
     from citybrain.spark import get_spark
 
@@ -605,14 +624,15 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
                 and position.get(it.references.split(".")[0], len(position)) < position[n]] for n in order}
     if order and workers > 1:
         create_shared_tables(ctx)
-    results = run_ordered(order, deps, lambda n: conform_resource(catalog.resource(n), ctx.pending[n], ctx),
-                          workers)
+    results = run_ordered(order, deps, _reporting(progress, "resource", len(order), lambda n: conform_resource(
+        catalog.resource(n), ctx.pending[n], ctx)), workers)
     results = {n: results[n] for n in order}
     ctx.conformed.update({n: [b.batch_id for b in ctx.pending[n]] for n in order})
     entities = {}
     if ctx.conformed:
         names = [e.name for e in catalog.entities]
-        refreshed = run_ordered(names, {}, lambda n: refresh_entity(catalog.entity(n), ctx), workers)
+        refreshed = run_ordered(names, {}, _reporting(progress, "entity", len(names),
+                                                      lambda n: refresh_entity(catalog.entity(n), ctx)), workers)
         entities = {n: refreshed[n] for n in names}
     record_conformed(results, ctx)
     return {"resources": results, "entities": entities, "seconds": round(time.perf_counter() - started, 2)}

@@ -87,13 +87,20 @@ def is_valid() -> Column:
 
 
 def classify(conformed: DataFrame, resource: ResourceDef) -> DataFrame:
-    """Add ``_valid`` (no violation) and, among valid rows, ``_superseded`` (all but the latest of a key
-    within a batch). One window over all rows: splitting valid and rejected rows and uniting them again
-    would make Spark plan the whole row pipeline twice."""
+    """Add ``_valid`` (no violation) and ``_superseded``: all but the latest row of a key within a batch,
+    valid rows and rejected rows each among themselves. A rejected record sent twice is quarantined once (the
+    latest) and its other copies are superseded duplicates, like a valid one's; rejected rows without a key
+    are never duplicates of each other. One window over all rows: splitting valid and rejected rows and
+    uniting them again would make Spark plan the whole row pipeline twice."""
     df = conformed.withColumn(VALID, F.size(F.col(VIOLATIONS)) == 0)
     df = dedupe.transform(df, resource.primary_key, within=("_batch_id", VALID))
-    return (df.withColumn(dedupe.SUPERSEDED, F.col(VALID) & F.col(dedupe.SUPERSEDED))
-            .withColumn(dedupe.KEPT_ROW, F.when(F.col(VALID), F.col(dedupe.KEPT_ROW))))
+    keyed = F.col(VALID) | F.col(RECORD_KEY).isNotNull()
+    return (df.withColumn(dedupe.SUPERSEDED, keyed & F.col(dedupe.SUPERSEDED))
+            .withColumn(dedupe.KEPT_ROW, F.when(keyed, F.col(dedupe.KEPT_ROW))))
+
+
+def is_quarantined() -> Column:
+    return ~F.col(VALID) & ~F.col(dedupe.SUPERSEDED)
 
 
 def reason(resource: ResourceDef, table: str) -> Column:
@@ -115,7 +122,7 @@ def reason(resource: ResourceDef, table: str) -> Column:
 def quarantine_rows(classified: DataFrame, resource: ResourceDef, quarantined_at: dt.datetime) -> DataFrame:
     """Rejected rows in the `quarantine.rejected_rows` contract (stage 'conform', the first rule as rule_id)."""
     first = F.col(VIOLATIONS)[0]
-    return classified.where(~is_valid()).select(
+    return classified.where(is_quarantined()).select(
         F.lit(resource.name).alias("resource"),
         F.lit("conform").alias("stage"),
         F.col("_batch_id").alias("batch_id"),
@@ -134,8 +141,9 @@ DUPLICATE_COLUMNS = ("resource", "batch_id", "row_number", "record_key", "kept_r
 
 
 def duplicate_rows(classified: DataFrame, resource: ResourceDef) -> DataFrame:
-    """Superseded duplicates, listed (not only counted): which row of the batch was kept instead."""
-    return classified.where(is_valid() & F.col(dedupe.SUPERSEDED)).select(
+    """Superseded duplicates, listed (not only counted): which row of the batch was kept instead (for a
+    rejected record, the copy that was quarantined)."""
+    return classified.where(F.col(dedupe.SUPERSEDED)).select(
         F.lit(resource.name).alias("resource"),
         F.col("_batch_id").alias("batch_id"),
         F.col("_row_number").cast("long").alias("row_number"),
@@ -153,10 +161,10 @@ def silver_rows(classified: DataFrame, resource: ResourceDef) -> DataFrame:
 
 def accounting(classified: DataFrame) -> DataFrame:
     """Per batch: rows in, to silver, quarantined, superseded duplicates."""
-    valid = is_valid()
+    superseded = F.col(dedupe.SUPERSEDED)
     return classified.groupBy("_batch_id").agg(
         F.count(F.lit(1)).alias("rows_in"),
-        F.sum(F.when(valid & ~F.col(dedupe.SUPERSEDED), 1).otherwise(0)).cast("long").alias("rows_silver"),
-        F.sum(F.when(~valid, 1).otherwise(0)).cast("long").alias("rows_quarantined"),
-        F.sum(F.when(valid & F.col(dedupe.SUPERSEDED), 1).otherwise(0)).cast("long").alias("rows_duplicate"),
+        F.sum(F.when(is_valid() & ~superseded, 1).otherwise(0)).cast("long").alias("rows_silver"),
+        F.sum(F.when(is_quarantined(), 1).otherwise(0)).cast("long").alias("rows_quarantined"),
+        F.sum(F.when(superseded, 1).otherwise(0)).cast("long").alias("rows_duplicate"),
     )

@@ -38,3 +38,12 @@ def summary(result: dict) -> dict:
         "entities": result["entities"],
         "seconds": result["seconds"],
     }
+
+
+def log_progress(kind: str, name: str, done: int, total: int, result) -> None:
+    """run_conform's progress callback for the DAG task: a log line per resource and entity as it finishes."""
+    import logging
+
+    r = result if isinstance(result, dict) else {}
+    figures = {k: v for k, v in r.items() if isinstance(v, int | float | str)}
+    logging.getLogger("citybrain.conform").info("conform %s %d/%d %s: %s", kind, done, total, name, figures)

@@ -272,7 +272,15 @@ class FaultInjector:
             if item.type in NUMERIC_TYPES:
                 if not _present(true):
                     return _SKIP
-                return int(true) + 1 if item.type == "I" else round(float(true) * 1.01 + 0.01, item.scale or 2)
+                # a slightly different reading, still valid: a near duplicate tests dedupe, not the range rule
+                rg = item.range or {}
+                lo, hi = rg.get("min"), rg.get("max")
+                for step in (1, -1):
+                    v = int(true) + step if item.type == "I" else round(float(true) * (1 + step * 0.01) + step * 0.01,
+                                                                          item.scale or 2)
+                    if (lo is None or v >= lo) and (hi is None or v <= hi):
+                        return v
+                return _SKIP
             if not _present(true):
                 return _SKIP
             v = str(true)

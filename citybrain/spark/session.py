@@ -46,6 +46,8 @@ def _base_conf(settings: Settings) -> dict[str, str]:
         # Everything stays on loopback on a single machine.
         conf["spark.driver.host"] = "127.0.0.1"
         conf["spark.driver.bindAddress"] = "127.0.0.1"
+        # shuffle and spill files beside the run's var/ (not a shared /tmp another job may clean)
+        conf["spark.local.dir"] = str(Path(settings.var_dir) / "spark-local")
     elif settings.spark_master.startswith("spark://"):
         # Executors on other hosts connect back to this driver: advertise the address that routes to
         # the master, listen on every interface (a loopback SPARK_LOCAL_IP would strand the executors).

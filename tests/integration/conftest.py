@@ -56,3 +56,31 @@ def scaleout_bronze(settings, airflow_db, generated_sources):
     from citybrain.spark.lake_stages import prepared_bronze_lake
 
     return prepared_bronze_lake(settings, generated_sources.start_date)
+
+
+@pytest.fixture(scope="session")
+def faulted_city(settings, generated_sources, source_days, tmp_path_factory):
+    """The integration sources (default fault rate) ingested day by day into a lake of its own, the way the
+    department DAGs do (their pull and load tasks, each date in turn, so every batch carries its own date),
+    then conformed in one run: the lake conform's ground-truth scores and quality's fault detection read.
+    Returns the Settings of that lake (the session's own lake is left to the ingestion DAG tests)."""
+    import time
+
+    from citybrain.catalog import get_catalog
+    from citybrain.conform.job import run_conform
+    from citybrain.ingest.load import load_resource
+    from citybrain.ingest.pull import pull_resource
+    from citybrain.settings import Settings
+
+    root = tmp_path_factory.mktemp("faulted-city")
+    city = Settings(var_dir=settings.var_dir, lake_uri=str(root / "lake"), site_dir=root / "site",
+                    open_dir=root / "open", bench_dir=root / "bench", sources_dir=settings.sources_dir)
+    started = time.perf_counter()
+    for day in source_days:
+        for name in get_catalog().resources:
+            load_resource(pull_resource(name, day, run_id=f"faulted-city-{day}", settings=city), city)
+    ingested = time.perf_counter() - started
+    run_conform(settings=city, workers=2)
+    print(f"\nfaulted city: {len(source_days)} day(s) ingested in {ingested:.0f}s, conformed in "
+          f"{time.perf_counter() - started - ingested:.0f}s")
+    return city

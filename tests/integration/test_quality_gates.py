@@ -104,6 +104,19 @@ def test_clean_version_passes_and_builds_data_docs(lake, clean_run):
     assert docs.is_file() and "silver__pop_resident" in docs.read_text(encoding="utf-8")
 
 
+def test_a_version_already_checked_is_not_validated_again(lake, clean_run):
+    from citybrain.lake import arrow_io
+    from citybrain.quality.gates import run_gates
+    from citybrain.quality.results import RESULTS_TABLE
+
+    settings, _ = lake
+    before = arrow_io.read_arrow(RESULTS_TABLE, settings=settings).num_rows
+    (again,) = run_gates([TABLE], settings=settings, run_id="publish", reuse_checked=True)
+    assert (again.run_id, again.delta_version, again.passed, again.evaluated) == \
+        ("clean", clean_run[0].delta_version, True, clean_run[0].evaluated)
+    assert arrow_io.read_arrow(RESULTS_TABLE, settings=settings).num_rows == before  # nothing re-validated
+
+
 def test_clean_scorecard_is_about_100(lake, clean_run):
     from citybrain.quality.scorecard import build_scorecard
 

@@ -391,6 +391,42 @@ def test_rows_transform_types_values_and_names_every_violation(cspark):
     ]
 
 
+def test_classify_quarantines_a_rejected_record_once_and_lists_its_copies_as_duplicates(cspark):
+    """Dedupe by key within a batch applies to rejected rows too (latest quarantined, copies superseded);
+    rejected rows without a key are never each other's duplicates; the accounting still adds up."""
+    from pyspark.sql import functions as F
+
+    from citybrain.conform import rows
+    from citybrain.conform.catalog import load_catalog
+    from citybrain.conform.job import cached
+
+    cat = load_catalog()
+    res = cat.resource("pop_resident")
+    base = dict(id_number="11010519491231002X", name="张三", sex="1", ethnicity="01", birth_date="1949-12-31",
+                marital_status="20", education_level="20", phone="13812345678", household_id="H1",
+                relation_to_head="02", address="芝罘区1号", address_code=None, district_code="370602", street_code=None,
+                register_date="2000-01-02", residence_status="1", updated_at="2026-11-01 08:00:00")
+    bad = {**base, "id_number": "11010519491231003X"}  # wrong check character
+    batch = [base, base,  # a valid record twice
+             bad, {**bad, "updated_at": "2026-11-01 09:00:00"},  # a rejected record, then its later version
+             {**base, "id_number": None}, {**base, "id_number": None, "name": "李四"}]  # two rows without a key
+    cols = res.item_names
+    bronze = cspark.createDataFrame([tuple(r.get(c) for c in cols) + (i + 1,) for i, r in enumerate(batch)],
+                                   ", ".join(f"`{c}` string" for c in cols) + ", _row_number long")
+    bronze = bronze.withColumn("_batch_id", F.lit("pop_resident:20261101:t")).withColumn(
+        "_batch_date", F.lit(dt.date(2026, 11, 1)))
+    # persisted, as the job does: the outputs below are four plans over one classification
+    classified = cached(rows.classify(rows.transform(bronze, res, cat), res))
+    now = dt.datetime(2026, 11, 1, 12)
+    assert sorted(r["_row_number"] for r in rows.silver_rows(classified, res).collect()) == [1]
+    assert sorted(r["row_number"] for r in rows.quarantine_rows(classified, res, now).collect()) == [4, 5, 6]
+    assert sorted((r["row_number"], r["kept_row_number"]) for r in rows.duplicate_rows(classified, res).collect()) \
+        == [(2, 1), (3, 4)]
+    [acc] = rows.accounting(classified).collect()
+    classified.unpersist()
+    assert (acc["rows_in"], acc["rows_silver"], acc["rows_quarantined"], acc["rows_duplicate"]) == (6, 1, 3, 2)
+
+
 RANGE_AND_FORMAT = [
     ({"floors_above": "250"}, ["conform.range:floors_above"]),  # above the catalogue maximum
     ({"floors_above": "-1"}, ["conform.range:floors_above"]),  # below the minimum
