@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from citybrain.catalog.lookup import ItemLookup
+
 ITEM_TYPES = ("C", "N", "Y", "D", "T", "L", "I", "F", "B", "M", "G")
 RESOURCE_CODE_RE = re.compile(r"^[1-3]\d{5}\d*/\d+$")
 SNAKE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -139,7 +141,7 @@ class CatalogSource(Entry):
 Source = Annotated[DatabaseSource | FileSource | CatalogSource, Field(discriminator="kind")]
 
 
-class Resource(Entry):
+class Resource(Entry, ItemLookup):
     """A government information resource (信息资源): one logical table."""
 
     code: ResourceCode
@@ -165,21 +167,7 @@ class Resource(Entry):
     deidentify: dict[str, Deidentify] | None = None
     k_anonymity: list[str] | None = None
 
-    # -- derived views used by the pipeline ------------------------------------------------
-    def item(self, name: str) -> Item:
-        """The item called ``name`` (KeyError naming the resource when absent)."""
-        for it in self.items:
-            if it.name == name:
-                return it
-        raise KeyError(f"resource {self.name} has no item {name!r}")
-
-    def has_item(self, name: str) -> bool:
-        return any(it.name == name for it in self.items)
-
-    @property
-    def item_names(self) -> list[str]:
-        return [it.name for it in self.items]
-
+    # -- derived views used by the pipeline (item, has_item, item_names: ItemLookup) ----------
     @property
     def source_columns(self) -> list[str]:
         """Columns expected from the source, in catalogue order (lineage columns are added later)."""

@@ -78,6 +78,8 @@ def demo(
                   f"dataset(s) published, {len(release.get('blocked', {}))} blocked, "
                   f"{len(release.get('withheld', []))} withheld (不予开放); release "
                   f"{release.get('release_dir') or get_settings().open_dir}")
+    for dataset, why in sorted((release.get("blocked") or {}).items()):
+        console.print(f"[yellow]not published[/] {dataset}: {str(why).splitlines()[0]}")
 
     console.print(f"demo finished in {time.perf_counter() - started:.0f}s; next: `citybrain sql \"SELECT * FROM "
                   "gold.indicator_wide LIMIT 5\"`, `citybrain quality report`, `citybrain corrections DEPT`, "

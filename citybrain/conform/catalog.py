@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from citybrain.catalog.lookup import ItemLookup
+
 log = logging.getLogger(__name__)
 
 # A code list name -> codes; divisions and grid classes are added under these names.
@@ -40,7 +42,7 @@ class ItemDef:
 
 
 @dataclass(frozen=True)
-class ResourceDef:
+class ResourceDef(ItemLookup):
     """A catalogue resource as conform reads it."""
 
     name: str
@@ -51,19 +53,6 @@ class ResourceDef:
     incremental_key: str | None = None
     event_time: str | None = None
     source_kind: str = "database"
-
-    def item(self, name: str) -> ItemDef:
-        for it in self.items:
-            if it.name == name:
-                return it
-        raise KeyError(f"resource {self.name} has no item {name!r} (catalog/resources/**/{self.name}.yaml)")
-
-    def has_item(self, name: str) -> bool:
-        return any(it.name == name for it in self.items)
-
-    @property
-    def item_names(self) -> list[str]:
-        return [it.name for it in self.items]
 
     @property
     def is_history(self) -> bool:
