@@ -466,7 +466,7 @@ def verify_entity(entity: EntityDef, keys: DataFrame | None, ctx: RunContext) ->
     finally:
         new.unpersist()
     if rates:
-        write_agreement(rates, ctx)
+        write_agreement(rates, entity, ctx)
     return {"discrepancies": n}
 
 
@@ -499,7 +499,10 @@ def write_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | Non
     return n
 
 
-def write_agreement(parts: list[DataFrame], ctx: RunContext) -> None:
+def write_agreement(parts: list[DataFrame], entity: EntityDef, ctx: RunContext) -> None:
+    """Upsert one entity's agreement rates. The table is partitioned by entity and the MERGE names its
+    partition, so entities refreshed in parallel do not conflict (a table created unpartitioned by an
+    earlier release still works: its conflicting commits are retried)."""
     from citybrain.lake import spark_io
 
     rates = parts[0]
@@ -507,10 +510,11 @@ def write_agreement(parts: list[DataFrame], ctx: RunContext) -> None:
         rates = rates.unionByName(p)
     rates = rates.coalesce(1)
     if not spark_io.table_exists(ctx.spark, AGREEMENT_TABLE, ctx.settings):
-        spark_io.overwrite(rates, AGREEMENT_TABLE, settings=ctx.settings)
+        spark_io.overwrite(rates, AGREEMENT_TABLE, settings=ctx.settings, partition_by=["entity"])
         return
     _merge(rates, AGREEMENT_TABLE,
-           "t.entity = s.entity AND t.attribute = s.attribute AND t.copy_resource = s.copy_resource", ctx,
+           f"t.entity = '{entity.name}' AND t.entity = s.entity AND t.attribute = s.attribute "
+           "AND t.copy_resource = s.copy_resource", ctx,
            ("WHEN MATCHED AND NOT (t.compared <=> s.compared AND t.agreed <=> s.agreed) THEN UPDATE SET *",
             "WHEN NOT MATCHED THEN INSERT *"))
 
@@ -536,7 +540,7 @@ def shared_tables() -> dict[str, tuple[str, list[str]]]:
     return {QUARANTINE_TABLE: (ddl(QUARANTINE_COLUMNS), ["resource"]),
             DUPLICATES_TABLE: (ddl(typed(DUPLICATE_COLUMNS)), ["resource"]),
             DISCREPANCIES_TABLE: (ddl(typed(DISCREPANCY_COLUMNS)), ["entity"]),
-            AGREEMENT_TABLE: (ddl(typed(AGREEMENT_COLUMNS)), [])}
+            AGREEMENT_TABLE: (ddl(typed(AGREEMENT_COLUMNS)), ["entity"])}
 
 
 def create_shared_tables(ctx: RunContext) -> None:
