@@ -79,7 +79,7 @@ def conform(scale: float, ctx: dict) -> dict:
     migrate_db()
     ingest = _ingest(report.start_date)
     figures = _conform(report.start_date)
-    ctx["conform_day0"] = report.start_date
+    ctx["conform_day0"] = dt.date.fromisoformat(str(report.start_date))
     ctx["conform_full_s"] = figures["conform_s"]
     return {"generate_s": generate_s, **ingest, **figures, "workers": _workers()}
 
