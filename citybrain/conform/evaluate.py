@@ -161,11 +161,11 @@ class CopyFindings:
         self.catalog, self.settings = catalog, settings
         # recall: the copy's value is listed for the stewards, as a mismatch or, where the authority holds no
         # value for the key, as missing_in_authority (no mismatch is possible then); precision: every mismatch
-        self.listed = {(r["entity"], r["entity_key"], r["attribute"], r["copy_resource"])
-                       for r in _rows("silver.discrepancies", settings)
-                       if r["kind"] in ("mismatch", "missing_in_authority")}
-        self.mismatches = {(r["entity"], r["entity_key"], r["attribute"], r["copy_resource"])
-                           for r in _rows("silver.discrepancies", settings) if r["kind"] == "mismatch"}
+        found = [((r["entity"], r["entity_key"], r["attribute"], r["copy_resource"]), r["kind"])
+                 for r in _rows("silver.discrepancies", settings,
+                                ["entity", "entity_key", "attribute", "copy_resource", "kind"])]
+        self.listed = {k for k, kind in found if kind in ("mismatch", "missing_in_authority")}
+        self.mismatches = {k for k, kind in found if kind == "mismatch"}
         self._pairs: dict[tuple, list] = defaultdict(list)  # (copy resource, copy item) -> [(entity, attribute)]
         for ent in catalog.entities:
             for res in ent.copy_resources:
@@ -175,11 +175,7 @@ class CopyFindings:
 
     def _row(self, resource: str, key: str) -> dict | None:
         if resource not in self._current:
-            res = self.catalog.resource(resource)
-            rows = _rows(f"silver.{resource}", self.settings)
-            if rows and "is_current" in rows[0]:
-                rows = [r for r in rows if r["is_current"]]
-            self._current[resource] = {_key_of(r, res.primary_key): r for r in rows}
+            self._current[resource] = _silver_by_key(self.catalog.resource(resource), self.settings)
         return self._current[resource].get(key)
 
     def targets(self, fault: dict) -> set[tuple]:
@@ -214,6 +210,14 @@ class CopyFindings:
                 "missed": _examples(truth - self.listed), "wrongly_flagged": _examples(flagged - truth - explained)}
 
 
+def _silver_by_key(res, settings: Settings) -> dict[str, dict]:
+    """A silver table's rows (current versions of an SCD2 table) by primary key as the manifest writes it."""
+    rows = _rows(f"silver.{res.name}", settings)
+    if rows and "is_current" in rows[0]:
+        rows = [r for r in rows if r["is_current"]]
+    return {_key_of(r, res.primary_key): r for r in rows}
+
+
 def _key_of(row: dict, keys) -> str:
     """A silver row's primary key as the manifest writes it: parts joined by '|', timestamps as the
     department's wall-clock text (the lake stores them in UTC, read back tz-aware)."""
@@ -246,9 +250,7 @@ def _late_scores(faults: list[dict], catalog, settings: Settings) -> dict:
     for f in faults:
         by_res[f["resource"]].append(f)
     for name, fs in by_res.items():
-        res = catalog.resource(name)
-        rows = _rows(f"silver.{name}", settings)
-        index = {_key_of(r, res.primary_key): r for r in rows}
+        index = _silver_by_key(catalog.resource(name), settings)  # events: no history, every row
         for f in fs:
             judged += 1
             row = index.get(f["key"])

@@ -342,19 +342,33 @@ def test_division_code_outside_the_city_only_needs_a_known_province(cspark):
                    "990105": ["conform.division_code.format"]}  # no such province
 
 
+# One clean pop_resident row as a department sends it (every item as text).
+RESIDENT = dict(id_number="11010519491231002X", name="张三", sex="1", ethnicity="01", birth_date="1949-12-31",
+                marital_status="20", education_level="20", phone="13812345678", household_id="H1",
+                relation_to_head="02", address="芝罘区1号", address_code=None, district_code="370602", street_code=None,
+                register_date="2000-01-02", residence_status="1", updated_at="2026-11-01 08:00:00")
+
+
+def _bronze(spark, res, batch: list[dict]):
+    """A bronze batch of ``res`` from dict rows (items as text, row numbers from 1, one batch id and date)."""
+    from pyspark.sql import functions as F
+
+    cols = res.item_names
+    bronze = spark.createDataFrame([tuple(r.get(c) for c in cols) + (i + 1,) for i, r in enumerate(batch)],
+                                   ", ".join(f"`{c}` string" for c in cols) + ", _row_number long")
+    return bronze.withColumn("_batch_id", F.lit(f"{res.name}:20261101:t")).withColumn(
+        "_batch_date", F.lit(dt.date(2026, 11, 1)))
+
+
 def test_rows_transform_types_values_and_names_every_violation(cspark):
     """A tiny pop_resident bronze batch through the whole row pipeline, compared whole."""
-    from pyspark.sql import functions as F
 
     from citybrain.conform import rows
     from citybrain.conform.catalog import load_catalog
 
     cat = load_catalog()
     res = cat.resource("pop_resident")
-    base = dict(id_number="11010519491231002X", name="张三", sex="1", ethnicity="01", birth_date="1949-12-31",
-                marital_status="20", education_level="20", phone="13812345678", household_id="H1",
-                relation_to_head="02", address="芝罘区1号", address_code=None, district_code="370602", street_code=None,
-                register_date="2000/1/2", residence_status="1", updated_at="2026-11-01 08:00:00")
+    base = {**RESIDENT, "register_date": "2000/1/2"}  # a department's date format
     batch = [
         base,  # clean
         {**base, "id_number": "330106199003071236", "birth_date": "1990年3月7日", "phone": "+86 138-1234-5678",
@@ -365,11 +379,7 @@ def test_rows_transform_types_values_and_names_every_violation(cspark):
         {**base, "id_number": "370602198001010039", "district_code": "370684"},  # abolished county
         {**base, "id_number": "370602198001010055", "name": "鍒樻槑蹇"},  # UTF-8 read as GBK (mojibake)
     ]
-    cols = res.item_names
-    bronze = cspark.createDataFrame([tuple(r.get(c) for c in cols) + (i + 1,) for i, r in enumerate(batch)],
-                                   ", ".join(f"`{c}` string" for c in cols) + ", _row_number long")
-    bronze = bronze.withColumn("_batch_id", F.lit("pop_resident:20261101:t")).withColumn(
-        "_batch_date", F.lit(dt.date(2026, 11, 1)))
+    bronze = _bronze(cspark, res, batch)
     out = rows.transform(bronze, res, cat)
     got = sorted((r["_row_number"], r["id_number"], r["birth_date"], r["phone"], r["ethnicity"], r["updated_at"],
                   [v["rule_id"] + ":" + v["item"] for v in r["_violations"]])
@@ -394,7 +404,6 @@ def test_rows_transform_types_values_and_names_every_violation(cspark):
 def test_classify_quarantines_a_rejected_record_once_and_lists_its_copies_as_duplicates(cspark):
     """Dedupe by key within a batch applies to rejected rows too (latest quarantined, copies superseded);
     rejected rows without a key are never each other's duplicates; the accounting still adds up."""
-    from pyspark.sql import functions as F
 
     from citybrain.conform import rows
     from citybrain.conform.catalog import load_catalog
@@ -402,19 +411,12 @@ def test_classify_quarantines_a_rejected_record_once_and_lists_its_copies_as_dup
 
     cat = load_catalog()
     res = cat.resource("pop_resident")
-    base = dict(id_number="11010519491231002X", name="张三", sex="1", ethnicity="01", birth_date="1949-12-31",
-                marital_status="20", education_level="20", phone="13812345678", household_id="H1",
-                relation_to_head="02", address="芝罘区1号", address_code=None, district_code="370602", street_code=None,
-                register_date="2000-01-02", residence_status="1", updated_at="2026-11-01 08:00:00")
+    base = RESIDENT
     bad = {**base, "id_number": "11010519491231003X"}  # wrong check character
     batch = [base, base,  # a valid record twice
              bad, {**bad, "updated_at": "2026-11-01 09:00:00"},  # a rejected record, then its later version
              {**base, "id_number": None}, {**base, "id_number": None, "name": "李四"}]  # two rows without a key
-    cols = res.item_names
-    bronze = cspark.createDataFrame([tuple(r.get(c) for c in cols) + (i + 1,) for i, r in enumerate(batch)],
-                                   ", ".join(f"`{c}` string" for c in cols) + ", _row_number long")
-    bronze = bronze.withColumn("_batch_id", F.lit("pop_resident:20261101:t")).withColumn(
-        "_batch_date", F.lit(dt.date(2026, 11, 1)))
+    bronze = _bronze(cspark, res, batch)
     # persisted, as the job does: the outputs below are four plans over one classification
     classified = cached(rows.classify(rows.transform(bronze, res, cat), res))
     now = dt.datetime(2026, 11, 1, 12)
