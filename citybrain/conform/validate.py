@@ -30,13 +30,8 @@ from citybrain.conform.cast import VIOLATIONS, Check, collect, violation
 from citybrain.conform.catalog import DIVISIONS, ConformCatalog, DivisionDef, ItemDef, ResourceDef
 from citybrain.conform.sql import col, in_list, lit, to_column
 from citybrain.conform.standardise import credit_code_check_char, id_number_check_char
+from citybrain.standards.identifiers import PROVINCE_CODES, covered_prefectures
 
-# GB/T 2260 province-level codes (first two digits of every division code).
-PROVINCE_CODES = (
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
-    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65",
-    "71", "81", "82",
-)
 ID_NUMBER_RE = r"^\d{17}[\dX]$"
 CREDIT_CODE_RE = r"^[0-9A-HJ-NPQRTUWXY]{18}$"
 PHONE_RE = r"^(1[3-9]\d{9}|0[1-9]\d{8,10}|[2-9]\d{6,7}|1\d{4}|[48]00\d{7})$"
@@ -103,11 +98,6 @@ def text_checks(resource: ResourceDef) -> list[Check]:
 
 
 # -- identifiers -------------------------------------------------------------------------------
-
-
-def covered_prefectures(divisions: list[DivisionDef]) -> list[str]:
-    """Prefectures whose county codes the reference list holds completely (checked code by code)."""
-    return sorted({d.code[:4] for d in divisions if d.level == "prefecture"})
 
 
 def _validity_maps(divisions: list[DivisionDef]) -> tuple[str, str]:

@@ -3,8 +3,9 @@
 - ``expect_column_values_to_be_valid_id_number``: GB 11643 resident ID numbers (ISO 7064 MOD 11-2
   check character, real non-future birth date);
 - ``expect_column_values_to_be_valid_credit_code``: GB 32100 unified social credit codes (MOD 31);
-- ``expect_column_values_to_be_valid_division_code``: GB/T 2260 division codes (6-digit shape and,
-  when ``codes`` is given, membership in the catalogue's division list).
+- ``expect_column_values_to_be_valid_division_code``: GB/T 2260 division codes, by the rule conform
+  applies (``is_known_division``): six digits of a known province and, when ``codes`` is given,
+  listed there (all values, or with ``covered`` only those of the prefectures the list holds fully).
 
 Each is a ColumnMapExpectation over a ColumnMapMetricProvider with a pandas implementation (the
 engine the gates run on) that calls the scalar validators of ``citybrain.standards.identifiers``.
@@ -22,7 +23,7 @@ from great_expectations.expectations.metrics.map_metric_provider import (
     column_condition_partial,
 )
 
-from citybrain.standards.identifiers import is_division_code, is_valid_credit_code, is_valid_id_number
+from citybrain.standards.identifiers import is_known_division, is_valid_credit_code, is_valid_id_number
 
 
 class ColumnValuesValidIdNumber(ColumnMapMetricProvider):
@@ -43,12 +44,13 @@ class ColumnValuesValidCreditCode(ColumnMapMetricProvider):
 
 class ColumnValuesValidDivisionCode(ColumnMapMetricProvider):
     condition_metric_name = "column_values.valid_division_code"
-    condition_value_keys = ("codes",)
+    condition_value_keys = ("codes", "covered")
 
     @column_condition_partial(engine=PandasExecutionEngine)
-    def _pandas(cls, column, codes=None, **kwargs):
-        known = set(codes or ())
-        return column.map(lambda v: is_division_code(v) and (not known or v in known))
+    def _pandas(cls, column, codes=None, covered=None, **kwargs):
+        known = frozenset(codes or ())
+        prefectures = None if covered is None else frozenset(covered)
+        return column.map(lambda v: is_known_division(v, known, prefectures))
 
 
 class ExpectColumnValuesToBeValidIdNumber(ColumnMapExpectation):
@@ -66,11 +68,13 @@ class ExpectColumnValuesToBeValidCreditCode(ColumnMapExpectation):
 
 
 class ExpectColumnValuesToBeValidDivisionCode(ColumnMapExpectation):
-    """Expect GB/T 2260 division codes: six digits, first 1-8, and in ``codes`` when given."""
+    """Expect GB/T 2260 division codes: six digits of a known province; in ``codes`` when given, but with
+    ``covered`` (prefecture prefixes) only codes of those prefectures must be listed."""
 
     codes: list[str] | None = None
+    covered: list[str] | None = None
     map_metric: ClassVar[str] = "column_values.valid_division_code"
-    success_keys: ClassVar[tuple[str, ...]] = ("mostly", "codes")
+    success_keys: ClassVar[tuple[str, ...]] = ("mostly", "codes", "covered")
 
 
 CUSTOM_EXPECTATIONS = {

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from citybrain.catalog import Catalog, Item, Resource
 from citybrain.quality import policy
+from citybrain.standards.identifiers import covered_prefectures
 
 ID_NUMBER_RE = r"^\d{17}[\dX]$"
 PHONE_RE = r"^(?:1[3-9]\d{9}|0[1-9]\d{8,10}|[2-9]\d{6,7}|1\d{4}|[48]00\d{7})$"
@@ -105,7 +106,12 @@ def _item_rules(res: Resource, item: Item, layer: str, catalog: Catalog, params:
             "ExpectColumnValuesToBeValidCreditCode"
         out.append(rule(name, "check_char"))
     elif item.format == "division_code" or item.code_list == "divisions":
-        out.append(rule("ExpectColumnValuesToBeValidDivisionCode", "division", codes=sorted(catalog.divisions())))
+        # conform's rule: an item of the city's code list must be listed; any other division item (a
+        # migrant's home county) only when its prefecture is one the reference list holds completely
+        divisions = catalog.divisions()
+        covered = None if item.code_list == "divisions" else covered_prefectures(divisions.values())
+        out.append(rule("ExpectColumnValuesToBeValidDivisionCode", "division", codes=sorted(divisions),
+                        **({} if covered is None else {"covered": covered})))
     elif item.format in FORMAT_REGEX:
         out.append(rule("ExpectColumnValuesToMatchRegex", "format", regex=FORMAT_REGEX[item.format]))
     if item.code_list and item.code_list != "divisions":

@@ -26,6 +26,13 @@ _ID_RE = re.compile(r"^\d{17}[\dXx]$")
 _CREDIT_RE = re.compile(rf"^[{CREDIT_ALPHABET}]{{18}}$")
 _DIVISION_RE = re.compile(r"^[1-8]\d{5}$")
 
+# GB/T 2260 province-level codes (first two digits of every division code).
+PROVINCE_CODES = (
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65",
+    "71", "81", "82",
+)
+
 
 def id_number_check_char(first17: str) -> str:
     """Check character (ISO 7064 MOD 11-2) of a resident ID number from its first 17 digits."""
@@ -93,6 +100,29 @@ def is_valid_credit_code(value: str | None) -> bool:
 def is_division_code(value: str | None) -> bool:
     """Shape check of a 6-digit GB/T 2260 code (the code list decides whether it exists)."""
     return isinstance(value, str) and bool(_DIVISION_RE.match(value))
+
+
+def covered_prefectures(divisions) -> list[str]:
+    """Prefectures (4-digit prefixes) whose county codes a reference list holds completely: those listed
+    at prefecture level. ``divisions``: objects with ``code`` and ``level``."""
+    return sorted({d.code[:4] for d in divisions if d.level == "prefecture"})
+
+
+def is_known_division(value: str | None, codes=(), covered: tuple[str, ...] | list[str] | None = None) -> bool:
+    """The GB/T 2260 existence rule conform and the quality gates share.
+
+    Six digits of a known province; then listed in ``codes`` when the item takes codes of the city's list
+    (``covered`` is None), or only when its prefecture (first four digits) is one the reference list holds
+    completely (``covered``): a migrant's home county elsewhere in China needs no more than its province.
+    An empty ``codes`` checks the shape alone.
+    """
+    if not (isinstance(value, str) and len(value) == 6 and value.isdigit() and value[:2] in PROVINCE_CODES):
+        return False
+    if not codes:
+        return True
+    if covered is not None and value[:4] not in covered:
+        return True
+    return value in codes
 
 
 def division_level(code: str) -> str:

@@ -340,6 +340,12 @@ def test_division_code_outside_the_city_only_needs_a_known_province(cspark):
     assert got == {"110105": [],  # Beijing 朝阳区: outside the reference list, province known
                    "370699": ["conform.division_code.unknown"],  # inside 烟台: must be listed
                    "990105": ["conform.division_code.format"]}  # no such province
+    # the quality gate's scalar rule takes exactly the codes conform takes (one rule, two engines)
+    from citybrain.standards.identifiers import covered_prefectures, is_known_division
+
+    divisions = load_catalog().divisions
+    codes, covered = {d.code for d in divisions}, covered_prefectures(divisions)
+    assert {v: is_known_division(v, codes, covered) for v in got} == {v: not r for v, r in got.items()}
 
 
 # One clean pop_resident row as a department sends it (every item as text).

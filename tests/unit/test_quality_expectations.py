@@ -59,8 +59,43 @@ def test_division_code_expectation_shape_and_code_list(validate):
     assert sorted(shape_only.result["partial_unexpected_list"]) == ["09x602", "9706021"]
     listed = validate(ExpectColumnValuesToBeValidDivisionCode(column="v", codes=["370602", "370611"]), values)
     assert sorted(listed.result["partial_unexpected_list"]) == ["09x602", "370699", "9706021"]
+    # the province must exist (09 is none)
+    assert validate(ExpectColumnValuesToBeValidDivisionCode(column="v"), ["090602"]).result["unexpected_count"] == 1
     # nulls are not judged by a map expectation (completeness has its own not-null rule)
     assert validate(ExpectColumnValuesToBeValidDivisionCode(column="v"), ["370602", None]).success
+
+
+def test_division_code_expectation_applies_conforms_rule_to_codes_outside_the_city(validate):
+    """A migrant's home county elsewhere needs only a known province; codes of a prefecture the list holds
+    completely must be listed (silver.pop_migration.from_division at scale 1 was blocked by the stricter gate)."""
+    from citybrain.quality.expectations import ExpectColumnValuesToBeValidDivisionCode
+
+    values = ["370602", "440305", "370699", "090602"]
+    rule = ExpectColumnValuesToBeValidDivisionCode(column="v", codes=["370602", "370600"], covered=["3706"])
+    assert sorted(validate(rule, values).result["partial_unexpected_list"]) == ["090602", "370699"]
+    city_list = ExpectColumnValuesToBeValidDivisionCode(column="v", codes=["370602", "370600"])
+    assert sorted(validate(city_list, values).result["partial_unexpected_list"]) == ["090602", "370699", "440305"]
+
+
+def test_division_gate_and_conform_rule_agree_on_every_division_item():
+    """For every division item of the catalogue, the GX gate and conform's Spark rule take the same codes."""
+    from citybrain.catalog import get_catalog
+    from citybrain.quality.suites import table_specs
+    from citybrain.standards.identifiers import is_known_division
+
+    catalog = get_catalog()
+    specs = table_specs(catalog)
+    migration = {r.column: r for r in specs["silver.pop_migration"].rules
+                 if r.expectation == "ExpectColumnValuesToBeValidDivisionCode"}
+    assert migration, "pop_migration has division items"
+    listed = sorted(catalog.divisions())
+    for column, r in migration.items():
+        kwargs = r.kwargs
+        outside = "440305"  # Shenzhen Nanshan: not in the city's list, province known
+        accepted = is_known_division(outside, kwargs["codes"], kwargs.get("covered"))
+        item = next(i for i in catalog.resource("pop_migration").items if i.name == column)
+        assert accepted == (item.code_list != "divisions"), column
+        assert all(is_known_division(c, kwargs["codes"], kwargs.get("covered")) for c in listed)
 
 
 def test_suites_come_from_the_catalogue_with_severity_and_custom_rules():
