@@ -60,7 +60,8 @@ def _conform(day: dt.date) -> dict:
             "rows_quarantined": sum(r["rows_quarantined"] for r in res),
             "rows_upserted": sum(r["rows_upserted"] for r in res),
             "slowest_resource": f"{slowest[0]}:{slowest[1]['seconds']}s",
-            "entities_s": result.get("entities_seconds")}
+            "resources_s": result["resources_seconds"], "entities_s": result["entities_seconds"],
+            "entity_s": {n: e.get("seconds") for n, e in result["entities"].items()}}
 
 
 @stage("conform")

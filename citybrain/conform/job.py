@@ -393,6 +393,7 @@ def refresh_entity(entity: EntityDef, ctx: RunContext) -> dict:
                                 entity.key_item(res), keys)
         else:  # an authority not loaded yet contributes no values
             frames[res] = _empty_like(res, ctx)
+    started = time.perf_counter()
     built = golden.build(entity, frames, ctx.catalog)
     if first_build:
         spark_io.overwrite(built, gtable, settings=settings)
@@ -403,7 +404,7 @@ def refresh_entity(entity: EntityDef, ctx: RunContext) -> dict:
         _merge(built, gtable, f"t.`{entity.key}` = s.`{entity.key}`", ctx,
                (f"WHEN MATCHED AND ({changed}) THEN UPDATE SET *", "WHEN NOT MATCHED THEN INSERT *"))
         n_golden = _written_rows(ctx, gtable)
-    result = {"golden_rows_refreshed": n_golden}
+    result = {"golden_rows_refreshed": n_golden, "golden_seconds": round(time.perf_counter() - started, 2)}
     result.update(verify_entity(entity, keys, ctx))
     if keys is not None:
         keys.unpersist()
@@ -460,14 +461,18 @@ def verify_entity(entity: EntityDef, keys: DataFrame | None, ctx: RunContext) ->
     new = found[0]
     for part in found[1:]:
         new = new.unionByName(part)
+    started = time.perf_counter()
     new = cached(new)
     try:
         n = write_discrepancies(new, entity, keys, ctx)
     finally:
         new.unpersist()
+    figures = {"discrepancies": n, "discrepancies_seconds": round(time.perf_counter() - started, 2)}
     if rates:
+        started = time.perf_counter()
         write_agreement(rates, entity, ctx)
-    return {"discrepancies": n}
+        figures["agreement_seconds"] = round(time.perf_counter() - started, 2)
+    return figures
 
 
 def write_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> int:
@@ -597,7 +602,8 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
     """Conform every pending bronze batch (optionally of some resources, up to a batch date; ``rerun``
     dates are conformed again, e.g. after a rule fix).
 
-    Returns {"resources": {name: accounting}, "entities": {entity: refresh figures}, "seconds": s};
+    Returns {"resources": {name: accounting}, "entities": {entity: refresh figures}, "seconds": s,
+    "resources_seconds": s, "entities_seconds": s} (the two phases' wall-clock time);
     a resource without pending batches is left out. ``progress(kind, name, done, total, result)`` is called as
     each resource ("resource") and entity ("entity") finishes (the demo and `citybrain conform run` print it).
     """
@@ -628,15 +634,27 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
                 and position.get(it.references.split(".")[0], len(position)) < position[n]] for n in order}
     if order and workers > 1:
         create_shared_tables(ctx)
+    phase = time.perf_counter()
     results = run_ordered(order, deps, _reporting(progress, "resource", len(order), lambda n: conform_resource(
         catalog.resource(n), ctx.pending[n], ctx)), workers)
     results = {n: results[n] for n in order}
+    resources_s = round(time.perf_counter() - phase, 2)
     ctx.conformed.update({n: [b.batch_id for b in ctx.pending[n]] for n in order})
     entities = {}
+    phase = time.perf_counter()
     if ctx.conformed:
         names = [e.name for e in catalog.entities]
         refreshed = run_ordered(names, {}, _reporting(progress, "entity", len(names),
-                                                      lambda n: refresh_entity(catalog.entity(n), ctx)), workers)
+                                                      lambda n: _timed(refresh_entity, catalog.entity(n), ctx)), workers)
         entities = {n: refreshed[n] for n in names}
+    entities_s = round(time.perf_counter() - phase, 2)
     record_conformed(results, ctx)
-    return {"resources": results, "entities": entities, "seconds": round(time.perf_counter() - started, 2)}
+    return {"resources": results, "entities": entities, "resources_seconds": resources_s,
+            "entities_seconds": entities_s, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def _timed(fn, *args) -> dict:
+    """fn(*args) (a dict of figures) with its wall-clock seconds added."""
+    started = time.perf_counter()
+    out = fn(*args)
+    return {**out, "seconds": round(time.perf_counter() - started, 2)}
