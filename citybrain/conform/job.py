@@ -29,6 +29,7 @@ QUARANTINE_TABLE = "quarantine.rejected_rows"
 DUPLICATES_TABLE = "silver.superseded_duplicates"
 DISCREPANCIES_TABLE = "silver.discrepancies"
 AGREEMENT_TABLE = "silver.agreement_rates"
+SHARES_TABLE = "silver.agreement_keys"
 STAGE = "conform"
 CONFORMED_COLUMNS = (("resource", "string"), ("batch_id", "string"), ("rows_in", "long"), ("rows_silver", "long"),
                      ("rows_quarantined", "long"), ("rows_duplicate", "long"), ("conformed_at", "timestamp"))
@@ -424,21 +425,36 @@ def _empty_like(resource: str, ctx: RunContext) -> DataFrame:
     return ctx.spark.createDataFrame([], schema)
 
 
-def _copy_current(res: ResourceDef, entity: EntityDef, ctx: RunContext) -> DataFrame:
-    """The copy resource's current rows: every current version (entities), the latest event per entity key."""
+def _copy_current(res: ResourceDef, entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> DataFrame:
+    """The copy resource's current rows of the keys (all keys when None): every current version (entities),
+    the latest event per entity key (the key filter comes first, so only those keys' events are ranked)."""
     from pyspark.sql import functions as F
 
     from citybrain.conform import golden
     from citybrain.lake import spark_io
 
-    df = spark_io.read_table(ctx.spark, silver_table(res.name), settings=ctx.settings)
+    key_item = entity.key_item(res.name)
+    df = _only(spark_io.read_table(ctx.spark, silver_table(res.name), settings=ctx.settings), key_item, keys)
     if res.is_history:
         return df.where(F.col("is_current"))
-    return golden.current(df, res, entity.key_item(res.name))
+    return golden.current(df, res, key_item)
+
+
+def _has_shares(entity: EntityDef, ctx: RunContext) -> bool:
+    """Whether silver.agreement_keys holds the entity's shares (a lake from before the table had none)."""
+    from pyspark.sql import functions as F
+
+    from citybrain.lake import spark_io
+
+    if not spark_io.table_exists(ctx.spark, SHARES_TABLE, ctx.settings):
+        return False
+    shares = spark_io.read_table(ctx.spark, SHARES_TABLE, settings=ctx.settings)
+    return bool(shares.where(F.col("entity") == entity.name).limit(1).count())
 
 
 def verify_entity(entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> dict:
-    """Discrepancies of every copy of the entity for the touched keys; agreement rates of touched copies."""
+    """Discrepancies of every copy of the entity for the touched keys, the keys' agreement shares, and the
+    entity's agreement rates summed from the shares (nothing here reads a copy beyond the touched keys)."""
     from citybrain.conform import golden, verify
     from citybrain.lake import spark_io
 
@@ -446,37 +462,54 @@ def verify_entity(entity: EntityDef, keys: DataFrame | None, ctx: RunContext) ->
     copies = [r for r in entity.copy_resources if spark_io.table_exists(spark, silver_table(r), settings)]
     if not copies:
         return {"discrepancies": 0}
-    gold = _only(spark_io.read_table(spark, golden.golden_table(entity.name), settings=settings), entity.key, keys)
-    found, rates = [], []
+    gold_table = spark_io.read_table(spark, golden.golden_table(entity.name), settings=settings)
+    gold = _only(gold_table, entity.key, keys)
+    share_keys = keys if keys is not None and _has_shares(entity, ctx) else None
+    found, shares, bases = [], [], []
     for copy_res in copies:
         res = ctx.catalog.resource(copy_res)
         pairs = verify.copy_pairs(entity, copy_res, ctx.catalog)
-        current = _copy_current(res, entity, ctx)
-        rows = verify.copy_rows(_only(current, entity.key_item(copy_res), keys), entity, copy_res, pairs)
-        found.append(verify.discrepancies(gold, rows, entity, copy_res, pairs, ctx.catalog, ctx.now))
-        if keys is None or copy_res in ctx.conformed or any(r in ctx.conformed for r in entity.authority_resources):
-            all_rows = verify.copy_rows(current, entity, copy_res, pairs)
-            full_gold = spark_io.read_table(spark, golden.golden_table(entity.name), settings=settings)
-            rates.append(verify.agreement(full_gold, all_rows, entity, copy_res, pairs, ctx.catalog))
-    new = found[0]
-    for part in found[1:]:
-        new = new.unionByName(part)
-    started = time.perf_counter()
-    new = cached(new)
+        rows = verify.copy_rows(_copy_current(res, entity, keys, ctx), entity, copy_res, pairs)
+        base = cached(verify.joined(gold, rows, entity, pairs))
+        bases.append(base)
+        found.append(verify.discrepancies(base, entity, copy_res, pairs, ctx.catalog, ctx.now))
+        if share_keys is None and keys is not None:  # shares missing: this run computes every key's
+            all_rows = verify.copy_rows(_copy_current(res, entity, None, ctx), entity, copy_res, pairs)
+            base = verify.joined(gold_table, all_rows, entity, pairs)
+        shares.append(verify.key_agreement(base, entity, copy_res, pairs, ctx.catalog))
     try:
-        n = write_discrepancies(new, entity, keys, ctx)
-    finally:
-        new.unpersist()
-    figures = {"discrepancies": n, "discrepancies_seconds": round(time.perf_counter() - started, 2)}
-    if rates:
         started = time.perf_counter()
-        write_agreement(rates, entity, ctx)
+        n = write_discrepancies(_union(found), entity, keys, ctx)
+        figures = {"discrepancies": n, "discrepancies_seconds": round(time.perf_counter() - started, 2)}
+        started = time.perf_counter()
+        write_shares(_union(shares), entity, share_keys, ctx)
+        all_shares = spark_io.read_table(spark, SHARES_TABLE, settings=settings).where(f"entity = '{entity.name}'")
+        write_agreement(verify.rates_from_shares(all_shares, verify.zero_rates(spark, entity, copies, ctx.catalog)),
+                        entity, ctx)
         figures["agreement_seconds"] = round(time.perf_counter() - started, 2)
+    finally:
+        for base in bases:
+            base.unpersist()
     return figures
+
+
+def _union(frames: list[DataFrame]) -> DataFrame:
+    out = frames[0]
+    for part in frames[1:]:
+        out = out.unionByName(part)
+    return out
 
 
 def write_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> int:
     """Replace the entity's discrepancies of the touched keys; unchanged ones keep their detected_at."""
+    new = cached(new)
+    try:
+        return _replace_discrepancies(new, entity, keys, ctx)
+    finally:
+        new.unpersist()
+
+
+def _replace_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> int:
     from pyspark.sql import functions as F
 
     from citybrain.lake import spark_io
@@ -504,15 +537,37 @@ def write_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | Non
     return n
 
 
-def write_agreement(parts: list[DataFrame], entity: EntityDef, ctx: RunContext) -> None:
+def write_shares(shares: DataFrame, entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> None:
+    """Replace the touched keys' agreement shares of one entity (every key's when ``keys`` is None)."""
+    from pyspark.sql import functions as F
+
+    from citybrain.conform.verify import SHARE_COLUMNS
+    from citybrain.lake import spark_io
+
+    if keys is None:
+        _replace_slice(shares, SHARES_TABLE, f"entity = '{entity.name}'", ctx, ["entity"])
+        return
+    on = ["copy_resource", "entity_key", "attribute"]
+    old = spark_io.read_table(ctx.spark, SHARES_TABLE, settings=ctx.settings).where(F.col("entity") == entity.name)
+    old = old.join(keys, F.col("entity_key") == F.col("_key"), "left_semi")
+    gone = old.join(shares.select(*on), on, "left_anti").withColumn("_op", F.lit("delete"))
+    changes = shares.withColumn("_op", F.lit("upsert")).unionByName(gone.select(*SHARE_COLUMNS, "_op"))
+    names = ", ".join(f"`{c}`" for c in SHARE_COLUMNS)
+    values = ", ".join(f"s.`{c}`" for c in SHARE_COLUMNS)
+    _merge(changes, SHARES_TABLE, f"t.entity = '{entity.name}' AND "
+           + " AND ".join(f"t.`{c}` = s.`{c}`" for c in on), ctx,
+           ("WHEN MATCHED AND s._op = 'delete' THEN DELETE",
+            "WHEN MATCHED AND s._op = 'upsert' AND NOT (t.compared <=> s.compared AND t.agreed <=> s.agreed) "
+            f"THEN UPDATE SET {', '.join(f't.`{c}` = s.`{c}`' for c in SHARE_COLUMNS)}",
+            f"WHEN NOT MATCHED AND s._op = 'upsert' THEN INSERT ({names}) VALUES ({values})"))
+
+
+def write_agreement(rates: DataFrame, entity: EntityDef, ctx: RunContext) -> None:
     """Upsert one entity's agreement rates. The table is partitioned by entity and the MERGE names its
     partition, so entities refreshed in parallel do not conflict (a table created unpartitioned by an
     earlier release still works: its conflicting commits are retried)."""
     from citybrain.lake import spark_io
 
-    rates = parts[0]
-    for p in parts[1:]:
-        rates = rates.unionByName(p)
     rates = rates.coalesce(1)
     if not spark_io.table_exists(ctx.spark, AGREEMENT_TABLE, ctx.settings):
         spark_io.overwrite(rates, AGREEMENT_TABLE, settings=ctx.settings, partition_by=["entity"])
@@ -528,7 +583,7 @@ def write_agreement(parts: list[DataFrame], entity: EntityDef, ctx: RunContext) 
 
 def shared_tables() -> dict[str, tuple[str, list[str]]]:
     """Tables several resources or entities of a run write: name -> (schema DDL, partition columns)."""
-    from citybrain.conform.verify import AGREEMENT_COLUMNS, DISCREPANCY_COLUMNS
+    from citybrain.conform.verify import AGREEMENT_COLUMNS, DISCREPANCY_COLUMNS, SHARE_COLUMNS
     from citybrain.ingest.quarantine import COLUMNS as QUARANTINE_COLUMNS
 
     def ddl(columns) -> str:
@@ -545,7 +600,8 @@ def shared_tables() -> dict[str, tuple[str, list[str]]]:
     return {QUARANTINE_TABLE: (ddl(QUARANTINE_COLUMNS), ["resource"]),
             DUPLICATES_TABLE: (ddl(typed(DUPLICATE_COLUMNS)), ["resource"]),
             DISCREPANCIES_TABLE: (ddl(typed(DISCREPANCY_COLUMNS)), ["entity"]),
-            AGREEMENT_TABLE: (ddl(typed(AGREEMENT_COLUMNS)), ["entity"])}
+            AGREEMENT_TABLE: (ddl(typed(AGREEMENT_COLUMNS)), ["entity"]),
+            SHARES_TABLE: (ddl(typed(SHARE_COLUMNS)), ["entity"])}
 
 
 def create_shared_tables(ctx: RunContext) -> None:

@@ -11,6 +11,8 @@ record on the entity key. A disagreement is one `silver.discrepancies` row:
 
 `silver.agreement_rates` counts, per attribute and copy resource, the copy rows whose key the
 authority knows (compared) and those equal to the authority (agreed, empty = empty counts as equal).
+It is the sum of `silver.agreement_keys`, each key's share, which a run recomputes for the keys it
+touched only: the rates cost follows the day's changes, not the size of the copies.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ DISCREPANCY_COLUMNS = ("entity", "entity_key", "attribute", "authority_resource"
                        "authority_value", "copy_resource", "copy_department", "copy_value", "kind", "batch_id",
                        "detected_at", "_disc_id")
 AGREEMENT_COLUMNS = ("entity", "attribute", "copy_department", "copy_resource", "compared", "agreed", "rate")
+SHARE_COLUMNS = ("entity", "copy_resource", "entity_key", "attribute", "copy_department", "compared", "agreed")
 NUMBER_TOLERANCE = 1e-9
 KEY = "_key"
 IN_GOLDEN = "_in_golden"
@@ -99,10 +102,10 @@ def joined(golden: DataFrame, copies: DataFrame, entity: EntityDef, pairs: list[
     return copies.join(gold, KEY, "left").withColumn(IN_GOLDEN, F.coalesce(F.col(IN_GOLDEN), F.lit(False)))
 
 
-def discrepancies(golden: DataFrame, copies: DataFrame, entity: EntityDef, copy_resource: str,
-                  pairs: list[CopyPair], catalog: ConformCatalog, detected_at: dt.datetime) -> DataFrame:
-    """The copy resource's disagreements with the authority, one row per (key, attribute, copy value)."""
-    base = joined(golden, copies, entity, pairs)
+def discrepancies(base: DataFrame, entity: EntityDef, copy_resource: str, pairs: list[CopyPair],
+                  catalog: ConformCatalog, detected_at: dt.datetime) -> DataFrame:
+    """The copy resource's disagreements with the authority, one row per (key, attribute, copy value);
+    ``base`` is ``joined(...)``."""
     copy_dept = catalog.resource(copy_resource).provider
     out = []
     for p in pairs:
@@ -128,26 +131,39 @@ def discrepancies(golden: DataFrame, copies: DataFrame, entity: EntityDef, copy_
     return result.withColumn("detected_at", F.lit(detected_at).cast("timestamp")).withColumn("_disc_id", ident)
 
 
-def agreement(golden: DataFrame, copies: DataFrame, entity: EntityDef, copy_resource: str,
-              pairs: list[CopyPair], catalog: ConformCatalog) -> DataFrame:
-    """compared / agreed per attribute of the copy resource (keys the authority knows)."""
-    base = joined(golden, copies, entity, pairs).where(F.col(IN_GOLDEN))
+def key_agreement(base: DataFrame, entity: EntityDef, copy_resource: str, pairs: list[CopyPair],
+                  catalog: ConformCatalog) -> DataFrame:
+    """Each entity key's share of the agreement rates (``silver.agreement_keys``): per attribute, the key's
+    copy rows the authority knows (compared) and those equal to the authority (agreed). ``base`` is
+    ``joined(...)``; keys the authority lacks count nowhere. Summing the shares gives the rates, so a run
+    recomputes the shares of the keys it touched and re-adds, without re-joining the whole copy."""
     aggs = [F.count(F.lit(1)).alias("_compared")]
     for p in pairs:
         ok = same(F.col(f"a__{p.attribute}"), F.col(f"c__{p.attribute}"), p)
         aggs.append(F.sum(F.when(ok, 1).otherwise(0)).alias(f"ok__{p.attribute}"))
-    counts = base.agg(*aggs)
-    copy_dept = catalog.resource(copy_resource).provider
-    parts = []
-    for p in pairs:
-        parts.append(counts.select(
-            F.lit(entity.name).alias("entity"), F.lit(p.attribute).alias("attribute"),
-            F.lit(copy_dept).alias("copy_department"), F.lit(copy_resource).alias("copy_resource"),
-            F.col("_compared").cast("long").alias("compared"),
-            F.coalesce(F.col(f"ok__{p.attribute}"), F.lit(0)).cast("long").alias("agreed"),
-        ))
-    result = parts[0]
-    for part in parts[1:]:
-        result = result.unionByName(part)
-    return result.withColumn("rate", F.when(F.col("compared") > 0,
-                                            F.round(F.col("agreed") / F.col("compared"), 6)))
+    per_key = base.where(F.col(IN_GOLDEN)).groupBy(KEY).agg(*aggs)
+    shares = F.explode(F.array(*[F.struct(F.lit(p.attribute).alias("attribute"),
+                                          F.col(f"ok__{p.attribute}").alias("agreed")) for p in pairs]))
+    return per_key.select(
+        F.lit(entity.name).alias("entity"), F.lit(copy_resource).alias("copy_resource"),
+        F.col(KEY).alias("entity_key"), F.lit(catalog.resource(copy_resource).provider).alias("copy_department"),
+        F.col("_compared").cast("long").alias("compared"), shares.alias("_share"),
+    ).select(*[F.col(c) for c in ("entity", "copy_resource", "entity_key")], F.col("_share.attribute"),
+             "copy_department", "compared", F.col("_share.agreed").cast("long").alias("agreed"))
+
+
+def rates_from_shares(shares: DataFrame, zeros: DataFrame) -> DataFrame:
+    """``silver.agreement_rates`` rows: the keys' shares summed per attribute and copy resource; ``zeros``
+    (one row per compared pair, compared = agreed = 0) keeps a pair nobody's key reached, with a null rate."""
+    group = ["entity", "attribute", "copy_department", "copy_resource"]
+    summed = (shares.select(*group, "compared", "agreed").unionByName(zeros).groupBy(*group)
+              .agg(F.sum("compared").cast("long").alias("compared"), F.sum("agreed").cast("long").alias("agreed")))
+    return summed.withColumn("rate", F.when(F.col("compared") > 0, F.round(F.col("agreed") / F.col("compared"), 6)))
+
+
+def zero_rates(spark, entity: EntityDef, copies: list[str], catalog: ConformCatalog) -> DataFrame:
+    """One (entity, attribute, copy department, copy resource, 0, 0) row per compared pair of ``copies``."""
+    rows = [(entity.name, p.attribute, catalog.resource(c).provider, c, 0, 0)
+            for c in copies for p in copy_pairs(entity, c, catalog)]
+    return spark.createDataFrame(rows, "entity string, attribute string, copy_department string, "
+                                       "copy_resource string, compared long, agreed long")

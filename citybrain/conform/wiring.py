@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 # Silver tables conform writes besides one per resource and one golden table per base entity.
-DERIVED_TABLES = ("silver.discrepancies", "silver.agreement_rates", "silver.superseded_duplicates")
+DERIVED_TABLES = ("silver.discrepancies", "silver.agreement_rates", "silver.agreement_keys",
+                  "silver.superseded_duplicates")
 
 
 def bronze_assets() -> list:

@@ -202,6 +202,11 @@ def test_discrepancies_and_agreement_rates(spark, lake):
         ("person", "name", "CIVIL", "pop_death", 1, 1, 1.0),
         ("person", "sex", "CIVIL", "pop_death", 1, 1, 1.0),
     ])
+    # the rates are the sums of each key's share, kept up to date day by day for the touched keys only
+    shares = sorted(tuple(r) for r in table(spark, settings, "silver.agreement_keys").where(
+        "copy_resource = 'si_insured' AND attribute IN ('address', 'name')").select(
+        "entity_key", "attribute", "compared", "agreed").collect())
+    assert shares == sorted([(A, "address", 1, 0), (A, "name", 1, 0), (B, "address", 1, 1), (B, "name", 1, 1)])
 
 
 def content_hash(spark, settings, name: str) -> str:
@@ -210,7 +215,7 @@ def content_hash(spark, settings, name: str) -> str:
 
 
 SILVER = ["silver.pop_resident", "silver.pop_death", "silver.si_insured", "silver.person_golden",
-          "silver.discrepancies", "silver.agreement_rates", "silver.superseded_duplicates"]
+          "silver.discrepancies", "silver.agreement_rates", "silver.agreement_keys", "silver.superseded_duplicates"]
 
 
 def test_rerunning_a_day_changes_nothing(spark, lake):
@@ -224,6 +229,20 @@ def test_rerunning_a_day_changes_nothing(spark, lake):
                         now=TS(2026, 11, 5))
     assert sorted(again["resources"]) == ["pop_death", "pop_resident", "si_insured"]
     assert {t: content_hash(spark, settings, t) for t in SILVER} == before
+
+
+def test_a_lake_without_agreement_shares_gets_them_back_on_the_next_run(spark, lake):
+    """A lake conformed before silver.agreement_keys existed: the next run sums every key, not just its own."""
+    from citybrain.conform.job import run_conform
+    from citybrain.lake import spark_io
+
+    settings, _ = lake
+    before = {t: content_hash(spark, settings, t) for t in ("silver.agreement_rates", "silver.agreement_keys")}
+    shares = table(spark, settings, "silver.agreement_keys")
+    spark_io.replace_where(shares.limit(0), "silver.agreement_keys", "entity = 'person'", settings=settings)
+    assert table(spark, settings, "silver.agreement_keys").count() == 0
+    run_conform(["pop_resident", "pop_death", "si_insured"], rerun=[D2], settings=settings, now=TS(2026, 11, 5))
+    assert {t: content_hash(spark, settings, t) for t in before} == before
 
 
 # Runs last: it delivers a fourth day of copies into the module's lake.
