@@ -283,7 +283,9 @@ def with_reference_checks(df: DataFrame, resource: ResourceDef, ref_keys: dict[s
             continue
         flag, key_col = f"_ref_found_{i}", f"_ref_key_{i}"
         values = df.select(F.col(it.name).cast("string").alias("_ref_value")).where("_ref_value IS NOT NULL").distinct()
-        found = values.join(keys.select("_ref_value").distinct(), "_ref_value", "left_semi")
+        # the referenced keys (a whole silver table) stream past the batch's few values, so only the values found
+        # are de-duplicated: no shuffle of the referenced table
+        found = keys.select("_ref_value").join(values, "_ref_value", "left_semi").distinct()
         found = found.select(F.col("_ref_value").alias(key_col), F.lit(True).alias(flag))
         df = df.join(found, F.col(it.name).cast("string") == F.col(key_col), "left").drop(key_col)
         # a value already failing its own rules (e.g. a wrong check character) is not also an orphan

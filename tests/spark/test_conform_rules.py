@@ -407,6 +407,22 @@ def test_rows_transform_types_values_and_names_every_violation(cspark):
     ]
 
 
+def test_reference_rule_flags_values_the_referenced_resource_lacks(cspark):
+    """pop_resident.household_id references pop_household: a household nobody sent is an orphan."""
+    from citybrain.conform import rows
+    from citybrain.conform.catalog import load_catalog
+
+    cat = load_catalog()
+    res = cat.resource("pop_resident")
+    batch = [RESIDENT,  # H1: pop_household holds it (twice: its history has two versions)
+             {**RESIDENT, "id_number": "330106199003071236", "household_id": "H9"},  # nobody sent H9
+             {**RESIDENT, "id_number": "370602198001010012", "household_id": None}]  # missing: required, not orphan
+    known = cspark.createDataFrame([("H1",), ("H1",), ("H2",)], "_ref_value string")
+    out = rows.transform(_bronze(cspark, res, batch), res, cat, {"pop_household.household_id": known})
+    got = {r["_row_number"]: [v["rule_id"] + ":" + v["item"] for v in r["_violations"]] for r in out.collect()}
+    assert got == {1: [], 2: ["conform.reference:household_id"], 3: ["conform.required:household_id"]}
+
+
 def test_classify_quarantines_a_rejected_record_once_and_lists_its_copies_as_duplicates(cspark):
     """Dedupe by key within a batch applies to rejected rows too (latest quarantined, copies superseded);
     rejected rows without a key are never each other's duplicates; the accounting still adds up."""
