@@ -3,8 +3,8 @@
 The silver lake: when the conform stage ran before in the same bench (``citybrain bench -s conform -s gold``)
 the process settings point at its lake and gold reads that. Otherwise the stage builds its own under
 <bench dir>/gold-scale<S>/: clean sources for two simulated days, written straight to silver by
-citybrain.gold.source_lake (no ingestion or conform: those have their own stages). The stage's seconds
-include that preparation; ``full_s``, ``idle_s`` and ``one_day_s`` are the gold runs alone.
+citybrain.gold.source_lake, golden records included (no ingestion or conform: those have their own stages).
+The stage's seconds include that preparation; ``full_s``, ``idle_s`` and ``one_day_s`` are the gold runs alone.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def _own_lake(scale: float, ctx: dict) -> tuple[object, dict]:
     """Point the process at <bench>/gold-scale<S>/ and fill its silver from freshly generated sources."""
     from citybrain.catalog import get_catalog
     from citybrain.gold.job import silver_inputs
-    from citybrain.gold.source_lake import build_source_lake
+    from citybrain.gold.source_lake import build_golden, build_source_lake, golden_entities
     from citybrain.settings import get_settings, reset_settings
     from citybrain.sources.generate import generate_sources
     from citybrain.spark import get_spark
@@ -39,9 +39,12 @@ def _own_lake(scale: float, ctx: dict) -> tuple[object, dict]:
     report = generate_sources(settings, scale=scale, days=DAYS, faults="none")
     generate_s = time.perf_counter() - started
     last = dt.date.fromisoformat(report.start_date) + dt.timedelta(days=DAYS - 1)
-    names = [n for n in silver_inputs(catalog) if n in catalog.resources]
+    inputs = silver_inputs(catalog)
+    entities = golden_entities(inputs)  # their authorities are written too, for the golden records
+    names = sorted({n for n in inputs if n in catalog.resources} | {r for e in entities for r in e.authority_resources})
     started = time.perf_counter()
     rows = build_source_lake(get_spark(settings), catalog, names, settings, last)
+    rows.update(build_golden(get_spark(settings), entities, settings))
     return settings, {"generate_s": round(generate_s, 1), "silver_s": round(time.perf_counter() - started, 1),
                       "silver_rows": sum(rows.values()), "silver_tables": len(rows)}
 

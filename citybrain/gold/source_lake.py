@@ -2,8 +2,9 @@
 would take too long on the bench machine. Each resource's rows as the department holds them (databases: the
 current tables; file drops: every drop, a later drop's row replacing an earlier one of the same key) are cast
 to the catalogue's types and written in the lake contract's silver shape: entities as one open SCD2 version
-(valid from the batch day), events and readings partitioned by event_date. No standardisation, validation or
-golden records: this is a stand-in for silver of clean sources, not a replacement for conform.
+(valid from the batch day), events and readings partitioned by event_date. Golden records come from conform's
+own rule (``build_golden``: each attribute from its authority only). No standardisation or validation: this is
+a stand-in for silver of clean sources, not a replacement for conform.
 """
 
 from __future__ import annotations
@@ -116,4 +117,29 @@ def build_source_lake(spark: SparkSession, catalog: Catalog, names: list[str], s
         spark_io.overwrite(df, f"silver.{name}", settings=settings, partition_by=parts)
         out[name] = len(rows)
         log.info("source lake: silver.%s <- %d rows", name, len(rows))
+    return out
+
+
+def golden_entities(inputs: list[str]):
+    """The conform entities whose golden table (``<entity>_golden``) is among the silver inputs."""
+    from citybrain.conform.catalog import get_conform_catalog
+    from citybrain.conform.golden import golden_table
+
+    wanted = {f"silver.{n}" for n in inputs}
+    return [e for e in get_conform_catalog().entities if golden_table(e.name) in wanted]
+
+
+def build_golden(spark: SparkSession, entities, settings: Settings) -> dict[str, int]:
+    """silver.<entity>_golden of each entity from the lake's authority tables (which must be there)."""
+    from citybrain.conform import golden
+    from citybrain.conform.catalog import get_conform_catalog
+    from citybrain.lake import spark_io
+
+    cat, out = get_conform_catalog(), {}
+    for entity in entities:
+        frames = {r: spark_io.read_table(spark, f"silver.{r}", settings=settings) for r in entity.authority_resources}
+        table = golden.golden_table(entity.name)
+        spark_io.overwrite(golden.build(entity, frames, cat), table, settings=settings)
+        out[table.removeprefix("silver.")] = spark_io.read_table(spark, table, settings=settings).count()
+        log.info("source lake: %s <- %d golden records", table, out[table.removeprefix("silver.")])
     return out
