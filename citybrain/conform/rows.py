@@ -43,11 +43,15 @@ def prepare(bronze: DataFrame, resource: ResourceDef) -> DataFrame:
 
 
 def _source_ts(resource: ResourceDef) -> Column:
-    """When the department says the row's version is from: watermark or event time, else the extract time."""
+    """When the department says the row's version is from: watermark or event time, else the extract time
+    when it falls on the batch's day, else the start of that day. A batch extracted days after its date (a
+    backfill, a re-delivery, a simulated past day) stands for its date, not for the day it was pulled: the
+    wall clock of the pull must not move a version into the future."""
     parts = []
     if resource.source_ts_item:
         parts.append(F.col(resource.source_ts_item).cast("timestamp"))
-    parts += [F.col("_extract_time"), F.col("_batch_date").cast("timestamp")]
+    extract = F.col("_extract_time").cast("timestamp")
+    parts += [F.when(F.to_date(extract) == F.col("_batch_date"), extract), F.col("_batch_date").cast("timestamp")]
     return F.coalesce(*parts)
 
 

@@ -423,6 +423,25 @@ def test_reference_rule_flags_values_the_referenced_resource_lacks(cspark):
     assert got == {1: [], 2: ["conform.reference:household_id"], 3: ["conform.required:household_id"]}
 
 
+def test_a_version_without_a_source_time_is_from_its_batch_day_not_from_the_pull(cspark):
+    """meta_catalog_resource has no watermark: its version time is the extract time when the pull ran on the
+    batch's day, else the start of that day (a backfill pulled a month later is not a version from the future)."""
+    from pyspark.sql import functions as F
+
+    from citybrain.conform import rows
+    from citybrain.conform.catalog import load_catalog
+    from citybrain.conform.dedupe import SOURCE_TS
+
+    cat = load_catalog()
+    res = cat.resource("meta_catalog_resource")
+    batch = [{"code": "370600/1", "name": "a"}, {"code": "370600/2", "name": "b"}]
+    bronze = _bronze(cspark, res, batch).withColumn("_extract_time", F.when(
+        F.col("_row_number") == 1, F.lit(dt.datetime(2026, 11, 1, 6, 30))).otherwise(F.lit(dt.datetime(2026, 12, 2, 9))))
+    got = {r["_row_number"]: r[SOURCE_TS] for r in rows.transform(bronze, res, cat).collect()}
+    assert got == {1: dt.datetime(2026, 11, 1, 6, 30),  # pulled on the batch day: the pull's time
+                   2: dt.datetime(2026, 11, 1)}  # pulled a month later: the batch day
+
+
 def test_classify_quarantines_a_rejected_record_once_and_lists_its_copies_as_duplicates(cspark):
     """Dedupe by key within a batch applies to rejected rows too (latest quarantined, copies superseded);
     rejected rows without a key are never each other's duplicates; the accounting still adds up."""
