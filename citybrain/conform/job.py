@@ -139,6 +139,16 @@ def cached(df: DataFrame) -> DataFrame:
     return df.persist(StorageLevel.MEMORY_AND_DISK)
 
 
+def checkpointed(df: DataFrame) -> DataFrame:
+    """Compute a DataFrame once and cut its plan: the row pipeline is one very wide projection, and every
+    DataFrame built on top of it (accounting, quarantine, duplicates, the SCD2 plan, the MERGE) would analyse
+    that whole plan again, seconds of driver time each. A local checkpoint (executor memory, spilling to
+    disk) holds the rows instead; unlike a cache it is dropped once nothing refers to it."""
+    from pyspark import StorageLevel
+
+    return df.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
+
+
 def _retry(what: str, fn) -> None:
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
@@ -299,7 +309,7 @@ def conform_resource(resource: ResourceDef, batches: list[PendingBatch], ctx: Ru
     ids = [b.batch_id for b in batches]
     bronze = read_bronze(resource, batches, ctx)
     conformed = rows.transform(bronze, resource, ctx.catalog, reference_keys(resource, ctx))
-    classified = cached(rows.classify(conformed, resource))
+    classified = checkpointed(rows.classify(conformed, resource))
     try:
         counted = {r["_batch_id"]: r.asDict() for r in rows.accounting(classified).collect()}
         accounting = {}
@@ -452,6 +462,19 @@ def _has_shares(entity: EntityDef, ctx: RunContext) -> bool:
     return bool(shares.where(F.col("entity") == entity.name).limit(1).count())
 
 
+def _has_rates(entity: EntityDef, copies: list[str], ctx: RunContext) -> bool:
+    """Whether silver.agreement_rates has a row for every copy resource of the entity that has a table."""
+    from pyspark.sql import functions as F
+
+    from citybrain.lake import spark_io
+
+    if not spark_io.table_exists(ctx.spark, AGREEMENT_TABLE, ctx.settings):
+        return False
+    rates = spark_io.read_table(ctx.spark, AGREEMENT_TABLE, settings=ctx.settings)
+    have = {r[0] for r in rates.where(F.col("entity") == entity.name).select("copy_resource").distinct().collect()}
+    return set(copies) <= have
+
+
 def verify_entity(entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> dict:
     """Discrepancies of every copy of the entity for the touched keys, the keys' agreement shares, and the
     entity's agreement rates summed from the shares (nothing here reads a copy beyond the touched keys)."""
@@ -482,10 +505,13 @@ def verify_entity(entity: EntityDef, keys: DataFrame | None, ctx: RunContext) ->
         n = write_discrepancies(_union(found), entity, keys, ctx)
         figures = {"discrepancies": n, "discrepancies_seconds": round(time.perf_counter() - started, 2)}
         started = time.perf_counter()
-        write_shares(_union(shares), entity, share_keys, ctx)
-        all_shares = spark_io.read_table(spark, SHARES_TABLE, settings=settings).where(f"entity = '{entity.name}'")
-        write_agreement(verify.rates_from_shares(all_shares, verify.zero_rates(spark, entity, copies, ctx.catalog)),
-                        entity, ctx)
+        moved = write_shares(_union(shares), entity, share_keys, ctx)
+        if moved or not _has_rates(entity, copies, ctx):  # no share moved: the sums are what they were
+            all_shares = spark_io.read_table(spark, SHARES_TABLE, settings=settings).where(
+                f"entity = '{entity.name}'")
+            write_agreement(verify.rates_from_shares(all_shares, verify.zero_rates(spark, entity, copies,
+                                                                                   ctx.catalog)), entity, ctx)
+        figures["agreement_shares_changed"] = moved
         figures["agreement_seconds"] = round(time.perf_counter() - started, 2)
     finally:
         for base in bases:
@@ -537,8 +563,9 @@ def _replace_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | 
     return n
 
 
-def write_shares(shares: DataFrame, entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> None:
-    """Replace the touched keys' agreement shares of one entity (every key's when ``keys`` is None)."""
+def write_shares(shares: DataFrame, entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> int:
+    """Replace the touched keys' agreement shares of one entity (every key's when ``keys`` is None); returns
+    how many shares changed (-1: the entity's shares were all replaced), 0 when the rates stay as they are."""
     from pyspark.sql import functions as F
 
     from citybrain.conform.verify import SHARE_COLUMNS
@@ -546,20 +573,29 @@ def write_shares(shares: DataFrame, entity: EntityDef, keys: DataFrame | None, c
 
     if keys is None:
         _replace_slice(shares, SHARES_TABLE, f"entity = '{entity.name}'", ctx, ["entity"])
-        return
+        return -1
     on = ["copy_resource", "entity_key", "attribute"]
     old = spark_io.read_table(ctx.spark, SHARES_TABLE, settings=ctx.settings).where(F.col("entity") == entity.name)
     old = old.join(keys, F.col("entity_key") == F.col("_key"), "left_semi")
     gone = old.join(shares.select(*on), on, "left_anti").withColumn("_op", F.lit("delete"))
-    changes = shares.withColumn("_op", F.lit("upsert")).unionByName(gone.select(*SHARE_COLUMNS, "_op"))
-    names = ", ".join(f"`{c}`" for c in SHARE_COLUMNS)
-    values = ", ".join(f"s.`{c}`" for c in SHARE_COLUMNS)
-    _merge(changes, SHARES_TABLE, f"t.entity = '{entity.name}' AND "
-           + " AND ".join(f"t.`{c}` = s.`{c}`" for c in on), ctx,
-           ("WHEN MATCHED AND s._op = 'delete' THEN DELETE",
-            "WHEN MATCHED AND s._op = 'upsert' AND NOT (t.compared <=> s.compared AND t.agreed <=> s.agreed) "
-            f"THEN UPDATE SET {', '.join(f't.`{c}` = s.`{c}`' for c in SHARE_COLUMNS)}",
-            f"WHEN NOT MATCHED AND s._op = 'upsert' THEN INSERT ({names}) VALUES ({values})"))
+    was = old.select(*on, F.col("compared").alias("_was_compared"), F.col("agreed").alias("_was_agreed"))
+    moved = shares.join(was, on, "left").where(
+        ~(F.col("compared").eqNullSafe(F.col("_was_compared")) & F.col("agreed").eqNullSafe(F.col("_was_agreed"))))
+    changes = cached(moved.select(*SHARE_COLUMNS, F.lit("upsert").alias("_op"))
+                     .unionByName(gone.select(*SHARE_COLUMNS, "_op")))
+    try:
+        n = changes.count()
+        if n:
+            names = ", ".join(f"`{c}`" for c in SHARE_COLUMNS)
+            values = ", ".join(f"s.`{c}`" for c in SHARE_COLUMNS)
+            _merge(changes, SHARES_TABLE, f"t.entity = '{entity.name}' AND "
+                   + " AND ".join(f"t.`{c}` = s.`{c}`" for c in on), ctx,
+                   ("WHEN MATCHED AND s._op = 'delete' THEN DELETE",
+                    f"WHEN MATCHED THEN UPDATE SET {', '.join(f't.`{c}` = s.`{c}`' for c in SHARE_COLUMNS)}",
+                    f"WHEN NOT MATCHED AND s._op = 'upsert' THEN INSERT ({names}) VALUES ({values})"))
+        return n
+    finally:
+        changes.unpersist()
 
 
 def write_agreement(rates: DataFrame, entity: EntityDef, ctx: RunContext) -> None:
