@@ -229,10 +229,7 @@ def reference_keys(resource: ResourceDef, ctx: RunContext) -> dict[str, DataFram
             parts.append(spark_io.read_table(ctx.spark, QUARANTINE_TABLE, settings=ctx.settings).where(
                 (F.col("resource") == ref_res) & F.col("record_key").isNotNull()).select(
                 F.col("record_key").alias("_ref_value")))
-        keys = parts[0]
-        for p in parts[1:]:
-            keys = keys.unionByName(p)
-        out[it.references] = keys
+        out[it.references] = spark_io.union_all(parts)
     return out
 
 
@@ -363,10 +360,7 @@ def _touched_keys(entity: EntityDef, ctx: RunContext) -> DataFrame | None:
         parts.append(df.where(F.col("_batch_id").isin(*ids)).select(F.col(key_item).cast("string").alias("_key")))
     if not parts:
         return None
-    keys = parts[0]
-    for p in parts[1:]:
-        keys = keys.unionByName(p)
-    return keys.where("_key IS NOT NULL").distinct()
+    return spark_io.union_all(parts).where("_key IS NOT NULL").distinct()
 
 
 def _only(df: DataFrame, key_item: str, keys: DataFrame | None) -> DataFrame:
@@ -502,10 +496,10 @@ def verify_entity(entity: EntityDef, keys: DataFrame | None, ctx: RunContext) ->
         shares.append(verify.key_agreement(base, entity, copy_res, pairs, ctx.catalog))
     try:
         started = time.perf_counter()
-        n = write_discrepancies(_union(found), entity, keys, ctx)
+        n = write_discrepancies(spark_io.union_all(found), entity, keys, ctx)
         figures = {"discrepancies": n, "discrepancies_seconds": round(time.perf_counter() - started, 2)}
         started = time.perf_counter()
-        moved = write_shares(_union(shares), entity, share_keys, ctx)
+        moved = write_shares(spark_io.union_all(shares), entity, share_keys, ctx)
         if moved or not _has_rates(entity, copies, ctx):  # no share moved: the sums are what they were
             all_shares = spark_io.read_table(spark, SHARES_TABLE, settings=settings).where(
                 f"entity = '{entity.name}'")
@@ -519,13 +513,6 @@ def verify_entity(entity: EntityDef, keys: DataFrame | None, ctx: RunContext) ->
     return figures
 
 
-def _union(frames: list[DataFrame]) -> DataFrame:
-    out = frames[0]
-    for part in frames[1:]:
-        out = out.unionByName(part)
-    return out
-
-
 def write_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> int:
     """Replace the entity's discrepancies of the touched keys; unchanged ones keep their detected_at."""
     new = cached(new)
@@ -536,6 +523,7 @@ def write_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | Non
 
 
 def _replace_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> int:
+    """write_discrepancies' work on the cached rows (counted, then diffed against the stored ones)."""
     from pyspark.sql import functions as F
 
     from citybrain.lake import spark_io

@@ -122,9 +122,9 @@ def discrepancies(base: DataFrame, entity: EntityDef, copy_resource: str, pairs:
             F.lit(copy_dept).alias("copy_department"), as_text(c, p.copy_item_def).alias("copy_value"),
             kind.alias("kind"), F.col("_batch_id").alias("batch_id"),
         ).where(F.col("kind").isNotNull()))
-    result = out[0]
-    for part in out[1:]:
-        result = result.unionByName(part)
+    from citybrain.lake.spark_io import union_all
+
+    result = union_all(out)
     ident = F.sha2(F.concat_ws("\u001f", *[F.coalesce(F.col(c), F.lit("\u0000")) for c in
                                            ("entity", "entity_key", "attribute", "copy_resource", "kind",
                                             "authority_value", "copy_value")]), 256)

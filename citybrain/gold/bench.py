@@ -43,8 +43,9 @@ def _own_lake(scale: float, ctx: dict) -> tuple[object, dict]:
     entities = golden_entities(inputs)  # their authorities are written too, for the golden records
     names = sorted({n for n in inputs if n in catalog.resources} | {r for e in entities for r in e.authority_resources})
     started = time.perf_counter()
-    rows = build_source_lake(get_spark(settings), catalog, names, settings, last)
-    rows.update(build_golden(get_spark(settings), entities, settings))
+    spark = get_spark(settings)
+    rows = build_source_lake(spark, catalog, names, settings, last)
+    rows.update(build_golden(spark, entities, settings))
     return settings, {"generate_s": round(generate_s, 1), "silver_s": round(time.perf_counter() - started, 1),
                       "silver_rows": sum(rows.values()), "silver_tables": len(rows)}
 

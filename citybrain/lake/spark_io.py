@@ -173,3 +173,11 @@ def table_version(spark: SparkSession, name: str | TableName, settings: Settings
 
     row = DeltaTable.forPath(spark, uri).history(1).select("version").first()
     return int(row[0])
+
+
+def union_all(frames: Sequence[DataFrame]) -> DataFrame:
+    """The rows of every frame (by column name), in one DataFrame; frames must not be empty."""
+    out = frames[0]
+    for part in frames[1:]:
+        out = out.unionByName(part)
+    return out
