@@ -100,7 +100,7 @@ def _register(con, name: TableName, table, *, local: bool) -> None:
     source = parquet_source(table) if local else None
     fields = table.schema().fields
     if source is None:
-        con.register(f"__arrow_{name.layer}_{name.table}", table.to_pyarrow_dataset())
+        con.register(f"__arrow_{name.layer}_{name.table}", arrow_io.snapshot_dataset(table))
         source = f'"__arrow_{name.layer}_{name.table}"'
         columns = ", ".join('"' + f.name + '"' for f in fields)
     else:  # Spark writes timestamps without the UTC flag: type them as Delta does (timestamp = UTC instant)

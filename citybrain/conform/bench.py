@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from citybrain.bench.harness import stage
+from citybrain.timing import summed
 
 WORKERS_ENV = "CITYBRAIN_CONFORM_WORKERS"
 
@@ -61,6 +62,10 @@ def _conform(day: dt.date) -> dict:
             "rows_upserted": sum(r["rows_upserted"] for r in res),
             "slowest_resource": f"{slowest[0]}:{slowest[1]['seconds']}s",
             "resources_s": result["resources_seconds"], "entities_s": result["entities_seconds"],
+            # where the resource phase went: each step summed over resources, and the five slowest resources
+            "resource_steps_s": summed(r.get("steps") for r in res),
+            "slowest_resources": {n: r.get("steps") for n, r in sorted(
+                result["resources"].items(), key=lambda kv: -kv[1]["seconds"])[:5]},
             "entity_s": {n: e.get("seconds") for n, e in result["entities"].items()}}
 
 

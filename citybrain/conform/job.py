@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from citybrain.conform.catalog import ConformCatalog, EntityDef, ResourceDef, load_catalog
 from citybrain.conform.parallel import run_ordered
 from citybrain.settings import Settings, get_settings
+from citybrain.timing import Laps
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -241,10 +242,12 @@ def read_bronze(resource: ResourceDef, batches: list[PendingBatch], ctx: RunCont
     return spark_io.read_table(ctx.spark, bronze_table(resource.name), settings=ctx.settings).where(predicate)
 
 
-def write_history(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext) -> int:
+def write_history(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext, laps: Laps | None = None) -> int:
     """SCD2 MERGE of the run's versions into silver.<entity resource>; returns rows upserted."""
     from citybrain.conform import scd2
     from citybrain.lake import spark_io
+
+    laps = laps if laps is not None else Laps()
 
     table = silver_table(resource.name)
     incoming = scd2.versions(silver_rows, resource)
@@ -257,6 +260,7 @@ def write_history(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext
     changes = cached(scd2.plan(incoming, existing, resource))
     try:
         n = changes.count()
+        laps.lap("scd2_plan")
         if n:
             _merge(changes, table, scd2.merge_condition(resource), ctx)
         return n
@@ -304,11 +308,14 @@ def conform_resource(resource: ResourceDef, batches: list[PendingBatch], ctx: Ru
 
     started = time.perf_counter()
     ids = [b.batch_id for b in batches]
+    laps = Laps()
     bronze = read_bronze(resource, batches, ctx)
     conformed = rows.transform(bronze, resource, ctx.catalog, reference_keys(resource, ctx))
     classified = checkpointed(rows.classify(conformed, resource))
+    laps.lap("rows")
     try:
         counted = {r["_batch_id"]: r.asDict() for r in rows.accounting(classified).collect()}
+        laps.lap("accounting")
         accounting = {}
         for bid in ids:
             row = counted.get(bid, {"rows_in": 0, "rows_silver": 0, "rows_quarantined": 0, "rows_duplicate": 0})
@@ -324,13 +331,16 @@ def conform_resource(resource: ResourceDef, batches: list[PendingBatch], ctx: Ru
         if again or any(a["rows_quarantined"] for a in accounting.values()):
             _replace_slice(rows.quarantine_rows(classified, resource, ctx.now), QUARANTINE_TABLE,
                            f"{slice_} AND stage = '{STAGE}'", ctx, ["resource"])
+            laps.lap("quarantine")
         if again or any(a["rows_duplicate"] for a in accounting.values()):
             _replace_slice(rows.duplicate_rows(classified, resource), DUPLICATES_TABLE, slice_, ctx, ["resource"])
+            laps.lap("duplicates")
         silver = rows.silver_rows(classified, resource)
         if resource.is_history:
-            written = write_history(silver, resource, ctx)
+            written = write_history(silver, resource, ctx, laps)
         else:
             written = write_events(silver, resource, ctx)
+        laps.lap("silver_write")
     finally:
         classified.unpersist()
     totals = {k: sum(a[k] for a in accounting.values())
@@ -338,7 +348,7 @@ def conform_resource(resource: ResourceDef, batches: list[PendingBatch], ctx: Ru
     log.info("silver.%s: %d batch(es), %s, %d row(s) upserted (%.1fs)", resource.name, len(ids), totals, written,
              time.perf_counter() - started)
     return {"batches": accounting, **totals, "rows_upserted": written,
-            "seconds": round(time.perf_counter() - started, 2)}
+            "seconds": round(time.perf_counter() - started, 2), "steps": dict(laps)}
 
 
 # -- golden records and verification -----------------------------------------------------------

@@ -51,9 +51,31 @@ def delta_table(
     return table
 
 
+def has_deletion_vectors(table: DeltaTable) -> bool:
+    """Whether the table's protocol needs a reader of deletion vectors (Spark's MERGE into silver history
+    writes them): deltalake's pyarrow scanner cannot apply them (delta-rs #2829), its DataFusion reader can."""
+    return "deletionVectors" in (table.protocol().reader_features or [])
+
+
+def snapshot_dataset(table: DeltaTable) -> ds.Dataset:
+    """An Arrow dataset of the table's live rows: a lazily scanned one of its files, or, when rows are
+    deleted by deletion vectors, the rows read through deltalake's DataFusion reader (materialised)."""
+    if not has_deletion_vectors(table):
+        return table.to_pyarrow_dataset()
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    from deltalake import QueryBuilder
+
+    rows = pa.table(QueryBuilder().register("t", table).execute("SELECT * FROM t"))
+    return ds.dataset(rows.cast(pa.schema(table.schema().to_arrow())))
+
+
 def read_arrow(name: str | TableName, *, columns: list[str] | None = None, **kw) -> pa.Table:
     """The whole table as an Arrow table (small tables; prefer `arrow_dataset` for large ones)."""
-    return delta_table(name, **kw).to_pyarrow_table(columns=columns)
+    table = delta_table(name, **kw)
+    if has_deletion_vectors(table):
+        return snapshot_dataset(table).to_table(columns=columns)
+    return table.to_pyarrow_table(columns=columns)
 
 
 def read_rows(name: str | TableName, settings: Settings | None = None, columns: list[str] | None = None,
@@ -70,8 +92,8 @@ def read_rows(name: str | TableName, settings: Settings | None = None, columns: 
 
 
 def arrow_dataset(name: str | TableName, **kw) -> ds.Dataset:
-    """A lazily-scanned Arrow dataset of the table's current files (DuckDB pushes filters into it)."""
-    return delta_table(name, **kw).to_pyarrow_dataset()
+    """An Arrow dataset of the table's current rows (lazily scanned files: DuckDB pushes filters into it)."""
+    return snapshot_dataset(delta_table(name, **kw))
 
 
 def table_exists(name: str | TableName, settings: Settings | None = None) -> bool:

@@ -63,13 +63,13 @@ def _read(table: str, spec: TableSpec, version: int, settings: Settings, columns
     names = set(dtab.schema().to_arrow().names)
     wanted = None if columns is None else [c for c in columns if c in names]
     if spec.current_only and "is_current" in names:
-        data = dtab.to_pyarrow_dataset().to_table(columns=wanted, filter=pc.field("is_current"))
+        data = arrow_io.snapshot_dataset(dtab).to_table(columns=wanted, filter=pc.field("is_current"))
     elif spec.latest_batch_only and "_batch_date" in names:
-        dataset = dtab.to_pyarrow_dataset()
+        dataset = arrow_io.snapshot_dataset(dtab)
         newest = pc.max(dataset.to_table(columns=["_batch_date"])["_batch_date"]).as_py()
         data = dataset.to_table(columns=wanted, filter=pc.field("_batch_date") == newest)
     else:
-        data = dtab.to_pyarrow_table(columns=wanted)
+        data = arrow_io.snapshot_dataset(dtab).to_table(columns=wanted)
     return data
 
 

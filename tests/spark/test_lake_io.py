@@ -53,3 +53,29 @@ def test_arrow_reader_and_duckdb_match_spark_with_time_travel(spark, lake_settin
     assert duck == sparky == [("d1", 2), ("d2", 1)]
     assert spark_io.table_version(spark, "gold.g", settings=lake_settings) == 1
     assert [str(t) for t in arrow_io.list_tables(["gold"], settings=lake_settings)] == ["gold.g"]
+
+
+def test_a_table_with_deletion_vectors_reads_the_same_through_arrow_and_duckdb(spark, lake_settings):
+    """A MERGE into a table with deletion vectors marks rows deleted instead of rewriting files (a user may
+    enable them on any table): the Arrow reader (quality gates, exports) and the analysts' DuckDB apply them."""
+    from citybrain.analyst.sql import query
+    from citybrain.lake.names import table_uri
+
+    rows = spark.range(1000).selectExpr("id", "CAST(id % 7 AS STRING) AS v")
+    rows.write.format("delta").option("delta.enableDeletionVectors", "true").save(
+        table_uri("silver.dv", lake_settings))
+    spark_io.merge_sql(spark.createDataFrame([(3, "x"), (5000, "y")], "id long, v string"), "silver.dv",
+                       "t.id = s.id", ["WHEN MATCHED THEN UPDATE SET *", "WHEN NOT MATCHED THEN INSERT *"],
+                       settings=lake_settings)
+    spark.sql(f"DELETE FROM delta.`{table_uri('silver.dv', lake_settings)}` WHERE id < 10 AND id <> 3")
+    dtab = arrow_io.delta_table("silver.dv", settings=lake_settings)
+    assert arrow_io.has_deletion_vectors(dtab)
+    assert any(int(h["operationMetrics"].get("numDeletionVectorsAdded", 0) or 0) for h in dtab.history())
+    expected = sorted(tuple(r) for r in spark_io.read_table(spark, "silver.dv", settings=lake_settings).collect())
+    assert len(expected) == 992 and (3, "x") in expected and (5000, "y") in expected
+    arrow = arrow_io.read_arrow("silver.dv", settings=lake_settings)
+    assert sorted((r["id"], r["v"]) for r in arrow.to_pylist()) == expected
+    assert arrow_io.arrow_dataset("silver.dv", settings=lake_settings).count_rows() == 992
+    duck = query("SELECT count(*) AS n, max(v) FILTER (WHERE id = 3) AS v3 FROM silver.dv",
+                 settings=lake_settings).to_pylist()
+    assert duck == [{"n": 992, "v3": "x"}]
