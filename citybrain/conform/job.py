@@ -509,18 +509,50 @@ def verify_entity(entity: EntityDef, keys: DataFrame | None, ctx: RunContext) ->
         n = write_discrepancies(spark_io.union_all(found), entity, keys, ctx)
         figures = {"discrepancies": n, "discrepancies_seconds": round(time.perf_counter() - started, 2)}
         started = time.perf_counter()
-        moved = write_shares(spark_io.union_all(shares), entity, share_keys, ctx)
-        if moved or not _has_rates(entity, copies, ctx):  # no share moved: the sums are what they were
-            all_shares = spark_io.read_table(spark, SHARES_TABLE, settings=settings).where(
-                f"entity = '{entity.name}'")
-            write_agreement(verify.rates_from_shares(all_shares, verify.zero_rates(spark, entity, copies,
-                                                                                   ctx.catalog)), entity, ctx)
-        figures["agreement_shares_changed"] = moved
+        figures["agreement_shares_changed"] = write_agreement_shares(
+            spark_io.union_all(shares), entity, copies, share_keys, ctx)
         figures["agreement_seconds"] = round(time.perf_counter() - started, 2)
     finally:
         for base in bases:
             base.unpersist()
     return figures
+
+
+def write_agreement_shares(new: DataFrame, entity: EntityDef, copies: list[str], keys: DataFrame | None,
+                           ctx: RunContext) -> int:
+    """Store the touched keys' shares (every key's when ``keys`` is None) and the entity's rates they sum to;
+    returns how many shares changed (-1: all replaced). The rates are written first, from the shares as they
+    will be: a run cut off between the two writes leaves shares that still differ, so its re-run sums again
+    (written the other way round, the re-run would find no share moving and keep stale rates)."""
+    from citybrain.conform import verify
+
+    new = cached(new)
+    changes = None if keys is None else cached(share_changes(new, entity, keys, ctx))
+    try:
+        moved = -1 if changes is None else changes.count()
+        if moved or not _has_rates(entity, copies, ctx):  # no share moves: the sums are what they were
+            zeros = verify.zero_rates(ctx.spark, entity, copies, ctx.catalog)
+            write_agreement(verify.rates_from_shares(_shares_after(new, entity, keys, ctx), zeros), entity, ctx)
+        write_shares(new, changes, entity, ctx, moved)
+        return moved
+    finally:
+        new.unpersist()
+        if changes is not None:
+            changes.unpersist()
+
+
+def _shares_after(new: DataFrame, entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> DataFrame:
+    """The entity's shares once this run's are stored: the other keys' stored shares and the run's own."""
+    from pyspark.sql import functions as F
+
+    from citybrain.conform.verify import SHARE_COLUMNS
+    from citybrain.lake import spark_io
+
+    if keys is None:
+        return new
+    stored = spark_io.read_table(ctx.spark, SHARES_TABLE, settings=ctx.settings).where(F.col("entity") == entity.name)
+    others = stored.join(keys, F.col("entity_key") == F.col("_key"), "left_anti").select(*SHARE_COLUMNS)
+    return others.unionByName(new.select(*SHARE_COLUMNS))
 
 
 def write_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> int:
@@ -561,17 +593,14 @@ def _replace_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | 
     return n
 
 
-def write_shares(shares: DataFrame, entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> int:
-    """Replace the touched keys' agreement shares of one entity (every key's when ``keys`` is None); returns
-    how many shares changed (-1: the entity's shares were all replaced), 0 when the rates stay as they are."""
+def share_changes(shares: DataFrame, entity: EntityDef, keys: DataFrame, ctx: RunContext) -> DataFrame:
+    """The touched keys' shares that differ from the stored ones (``_op`` upsert) and stored shares of those
+    keys the run no longer has (``_op`` delete)."""
     from pyspark.sql import functions as F
 
     from citybrain.conform.verify import SHARE_COLUMNS
     from citybrain.lake import spark_io
 
-    if keys is None:
-        _replace_slice(shares, SHARES_TABLE, f"entity = '{entity.name}'", ctx, ["entity"])
-        return -1
     on = ["copy_resource", "entity_key", "attribute"]
     old = spark_io.read_table(ctx.spark, SHARES_TABLE, settings=ctx.settings).where(F.col("entity") == entity.name)
     old = old.join(keys, F.col("entity_key") == F.col("_key"), "left_semi")
@@ -579,21 +608,27 @@ def write_shares(shares: DataFrame, entity: EntityDef, keys: DataFrame | None, c
     was = old.select(*on, F.col("compared").alias("_was_compared"), F.col("agreed").alias("_was_agreed"))
     moved = shares.join(was, on, "left").where(
         ~(F.col("compared").eqNullSafe(F.col("_was_compared")) & F.col("agreed").eqNullSafe(F.col("_was_agreed"))))
-    changes = cached(moved.select(*SHARE_COLUMNS, F.lit("upsert").alias("_op"))
-                     .unionByName(gone.select(*SHARE_COLUMNS, "_op")))
-    try:
-        n = changes.count()
-        if n:
-            names = ", ".join(f"`{c}`" for c in SHARE_COLUMNS)
-            values = ", ".join(f"s.`{c}`" for c in SHARE_COLUMNS)
-            _merge(changes, SHARES_TABLE, f"t.entity = '{entity.name}' AND "
-                   + " AND ".join(f"t.`{c}` = s.`{c}`" for c in on), ctx,
-                   ("WHEN MATCHED AND s._op = 'delete' THEN DELETE",
-                    f"WHEN MATCHED THEN UPDATE SET {', '.join(f't.`{c}` = s.`{c}`' for c in SHARE_COLUMNS)}",
-                    f"WHEN NOT MATCHED AND s._op = 'upsert' THEN INSERT ({names}) VALUES ({values})"))
-        return n
-    finally:
-        changes.unpersist()
+    return (moved.select(*SHARE_COLUMNS, F.lit("upsert").alias("_op"))
+            .unionByName(gone.select(*SHARE_COLUMNS, "_op")))
+
+
+def write_shares(shares: DataFrame, changes: DataFrame | None, entity: EntityDef, ctx: RunContext,
+                 n_changes: int) -> None:
+    """Replace the entity's shares by ``shares`` (``changes`` None), else MERGE the ``n_changes`` changes."""
+    from citybrain.conform.verify import SHARE_COLUMNS
+
+    if changes is None:
+        _replace_slice(shares, SHARES_TABLE, f"entity = '{entity.name}'", ctx, ["entity"])
+        return
+    if not n_changes:
+        return
+    on = ["copy_resource", "entity_key", "attribute"]
+    names = ", ".join(f"`{c}`" for c in SHARE_COLUMNS)
+    values = ", ".join(f"s.`{c}`" for c in SHARE_COLUMNS)
+    _merge(changes, SHARES_TABLE, f"t.entity = '{entity.name}' AND " + " AND ".join(f"t.`{c}` = s.`{c}`" for c in on),
+           ctx, ("WHEN MATCHED AND s._op = 'delete' THEN DELETE",
+                 f"WHEN MATCHED THEN UPDATE SET {', '.join(f't.`{c}` = s.`{c}`' for c in SHARE_COLUMNS)}",
+                 f"WHEN NOT MATCHED AND s._op = 'upsert' THEN INSERT ({names}) VALUES ({values})"))
 
 
 def write_agreement(rates: DataFrame, entity: EntityDef, ctx: RunContext) -> None:

@@ -266,3 +266,44 @@ def test_a_copy_can_never_change_a_golden_attribute(spark, lake):
     disc = table(spark, settings, "silver.discrepancies").where(F.col("entity_key") == A).where(
         F.col("attribute") == "sex")
     assert [tuple(r) for r in disc.select("authority_value", "copy_value", "kind").collect()] == [("1", "2", "mismatch")]
+
+
+# Runs after the fourth day: delivers a fifth.
+def test_a_run_cut_off_between_the_rates_and_the_shares_is_set_right_by_its_rerun(spark, lake, monkeypatch):
+    """The agreement rates and the per-key shares they sum are two commits: whichever comes second, a run
+    cut off between them must leave nothing its re-run cannot see (the re-run must not keep stale rates)."""
+    from pyspark.sql import functions as F
+
+    from citybrain.conform import job
+
+    settings, _ = lake
+    write_bronze(spark, settings, "si_insured", dt.date(2026, 11, 5), [
+        insured(A, "张三", "福山区8号", updated="2026-11-05 09:00:00")])  # the copy now agrees with the authority
+    writes = []
+
+    def cut_off_second(real):
+        def write(*args, **kwargs):
+            writes.append(real.__name__)
+            if len(writes) == 2:
+                raise RuntimeError("run cut off between the agreement writes")
+            return real(*args, **kwargs)
+        return write
+
+    with monkeypatch.context() as patch:
+        for name in ("write_shares", "write_agreement"):
+            patch.setattr(job, name, cut_off_second(getattr(job, name)))
+        with pytest.raises(RuntimeError, match="cut off"):
+            job.run_conform(["si_insured"], settings=settings, now=TS(2026, 11, 5, 23))
+    assert sorted(writes) == ["write_agreement", "write_shares"]
+    job.run_conform(["si_insured"], settings=settings, now=TS(2026, 11, 5, 23))  # the re-run
+
+    group = ["copy_resource", "attribute"]
+    shares = table(spark, settings, "silver.agreement_keys").where("entity = 'person'")
+    assert {tuple(r) for r in shares.where(F.col("entity_key") == A).where("copy_resource = 'si_insured'").where(
+        F.col("attribute").isin("name", "address")).select("attribute", "compared", "agreed").collect()} == {
+        ("name", 1, 1), ("address", 1, 1)}
+    summed = {(r[0], r[1]): (r[2], r[3]) for r in shares.groupBy(*group).agg(
+        F.sum("compared"), F.sum("agreed")).collect()}
+    rates = {(r[0], r[1]): (r[2], r[3]) for r in table(spark, settings, "silver.agreement_rates").where(
+        "entity = 'person' AND compared > 0").select(*group, "compared", "agreed").collect()}
+    assert rates == summed
