@@ -728,8 +728,7 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
     dates are conformed again, e.g. after a rule fix).
 
     Returns {"resources": {name: accounting and "steps" (seconds per step)}, "entities": {entity: refresh
-    figures}, "seconds": s,
-    "resources_seconds": s, "entities_seconds": s} (the two phases' wall-clock time);
+    figures}, "seconds": s, "resources_seconds": s, "entities_seconds": s} (the two phases' wall-clock time);
     a resource without pending batches is left out. ``progress(kind, name, done, total, result)`` is called as
     each resource ("resource") and entity ("entity") finishes (the demo and `citybrain conform run` print it).
     """

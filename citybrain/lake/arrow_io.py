@@ -52,8 +52,8 @@ def delta_table(
 
 
 def has_deletion_vectors(table: DeltaTable) -> bool:
-    """Whether the table's protocol needs a reader of deletion vectors (Spark's MERGE into silver history
-    writes them): deltalake's pyarrow scanner cannot apply them (delta-rs #2829), its DataFusion reader can."""
+    """Whether the table's protocol needs a reader of deletion vectors (a table someone enabled them on, then
+    MERGEd or DELETEd): deltalake's pyarrow scanner cannot apply them (delta-rs #2829), its DataFusion reader can."""
     return "deletionVectors" in (table.protocol().reader_features or [])
 
 
@@ -72,10 +72,7 @@ def snapshot_dataset(table: DeltaTable) -> ds.Dataset:
 
 def read_arrow(name: str | TableName, *, columns: list[str] | None = None, **kw) -> pa.Table:
     """The whole table as an Arrow table (small tables; prefer `arrow_dataset` for large ones)."""
-    table = delta_table(name, **kw)
-    if has_deletion_vectors(table):
-        return snapshot_dataset(table).to_table(columns=columns)
-    return table.to_pyarrow_table(columns=columns)
+    return snapshot_dataset(delta_table(name, **kw)).to_table(columns=columns)
 
 
 def read_rows(name: str | TableName, settings: Settings | None = None, columns: list[str] | None = None,
