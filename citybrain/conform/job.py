@@ -34,6 +34,7 @@ SHARES_TABLE = "silver.agreement_keys"
 STAGE = "conform"
 CONFORMED_COLUMNS = (("resource", "string"), ("batch_id", "string"), ("rows_in", "long"), ("rows_silver", "long"),
                      ("rows_quarantined", "long"), ("rows_duplicate", "long"), ("conformed_at", "timestamp"))
+TOUCHED_KEYS_LIMIT = 200_000  # silver rows of a resource up to which the run keeps its entity keys in memory
 DEFAULT_WORKERS = 3  # resources in flight at once (2-core machine: overlaps driver latency)
 WRITE_ATTEMPTS = 4  # quarantine is shared with ingestion: a concurrent commit on the same resource is retried
 
@@ -57,6 +58,8 @@ class RunContext:
     settings: Settings
     now: dt.datetime
     conformed: dict[str, list[str]] = field(default_factory=dict)  # resource -> batch ids conformed this run
+    # resource -> key item -> the entity keys of the run's silver rows (None: too many, read them back)
+    touched: dict[str, dict[str, set[str]] | None] = field(default_factory=dict)
     pending: dict[str, list[PendingBatch]] = field(default_factory=dict)  # resource -> batches of this run
 
 
@@ -177,6 +180,14 @@ def _merge(df: DataFrame, table: str, on: str, ctx: RunContext, clauses=UPSERT) 
     _retry(table, lambda: spark_io.merge_sql(df, table, on, clauses, settings=ctx.settings))
 
 
+def _append(df: DataFrame, table: str, ctx: RunContext) -> None:
+    """Append rows that match nothing in the table (new keys): no MERGE scan of the target. Safe to repeat
+    after a cut-off run: its re-run finds the rows stored and appends nothing."""
+    from citybrain.lake import spark_io
+
+    _retry(table, lambda: spark_io.append(df, table, settings=ctx.settings))
+
+
 def _replace_slice(df: DataFrame, table: str, predicate: str, ctx: RunContext, partition_by: list[str]) -> None:
     """Replace the rows matching ``predicate`` by ``df`` (creating the table on first use)."""
     from citybrain.lake import spark_io
@@ -257,13 +268,16 @@ def write_history(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext
         changes = scd2.plan(incoming, None, resource)
         spark_io.overwrite(changes, table, settings=ctx.settings)
         return _written_rows(ctx, table)
-    changes = cached(scd2.plan(incoming, existing, resource))
+    changes = cached(scd2.plan(incoming, existing, resource, flag_history=True))
     try:
-        n = changes.count()
+        counts = {bool(r[0]): r[1] for r in changes.groupBy(scd2.HAD_HISTORY).count().collect()}
         laps.lap("scd2_plan")
-        if n:
-            _merge(changes, table, scd2.merge_condition(resource), ctx)
-        return n
+        rows = changes.drop(scd2.HAD_HISTORY)
+        if counts.get(True):  # some key's versions change: MERGE on (key, valid_from)
+            _merge(rows, table, scd2.merge_condition(resource), ctx)
+        elif counts.get(False):  # new keys only: nothing in the table changes, their versions are appended
+            _append(rows, table, ctx)
+        return sum(counts.values())
     finally:
         changes.unpersist()
 
@@ -336,6 +350,7 @@ def conform_resource(resource: ResourceDef, batches: list[PendingBatch], ctx: Ru
             _replace_slice(rows.duplicate_rows(classified, resource), DUPLICATES_TABLE, slice_, ctx, ["resource"])
             laps.lap("duplicates")
         silver = rows.silver_rows(classified, resource)
+        ctx.touched[resource.name] = entity_keys(silver, resource, ctx, sum(a["rows_silver"] for a in accounting.values()))
         if resource.is_history:
             written = write_history(silver, resource, ctx, laps)
         else:
@@ -354,20 +369,43 @@ def conform_resource(resource: ResourceDef, batches: list[PendingBatch], ctx: Ru
 # -- golden records and verification -----------------------------------------------------------
 
 
+def entity_keys(silver: DataFrame, resource: ResourceDef, ctx: RunContext, n_rows: int) -> dict[str, set[str]] | None:
+    """The entity keys of a resource's silver rows of this run, per key item of the entities it feeds, kept
+    for the entity phase (which then reads no table back to find them); None above TOUCHED_KEYS_LIMIT rows."""
+    from pyspark.sql import functions as F
+
+    items = sorted({e.key_item(resource.name) for e in ctx.catalog.entities
+                    if resource.name in e.authority_resources + e.copy_resources})
+    if not items or n_rows > TOUCHED_KEYS_LIMIT:
+        return None if items else {}
+    found = silver.select(*[F.col(i).cast("string").alias(i) for i in items]).distinct().collect()
+    return {i: {r[i] for r in found if r[i] is not None} for i in items}
+
+
 def _touched_keys(entity: EntityDef, ctx: RunContext) -> DataFrame | None:
-    """Entity keys of the silver rows this run wrote in the entity's authority and copy resources."""
+    """Entity keys of the silver rows this run wrote in the entity's authority and copy resources: those the
+    resource phase kept (a superset: it counts versions an SCD2 plan found unchanged), else read back."""
     from pyspark.sql import functions as F
 
     from citybrain.lake import spark_io
 
-    parts = []
+    parts, kept, from_memory = [], set(), False
     for res in dict.fromkeys(entity.authority_resources + entity.copy_resources):
         ids = ctx.conformed.get(res)
         if not ids or not spark_io.table_exists(ctx.spark, silver_table(res), ctx.settings):
             continue
-        df = spark_io.read_table(ctx.spark, silver_table(res), settings=ctx.settings)
         key_item = entity.key_item(res)
+        known = ctx.touched.get(res)
+        if known is not None and key_item in known:
+            kept |= known[key_item]
+            from_memory = True
+            continue
+        df = spark_io.read_table(ctx.spark, silver_table(res), settings=ctx.settings)
         parts.append(df.where(F.col("_batch_id").isin(*ids)).select(F.col(key_item).cast("string").alias("_key")))
+    if from_memory:
+        import pandas as pd
+
+        parts.append(ctx.spark.createDataFrame(pd.DataFrame({"_key": sorted(kept)}, dtype=object), "_key string"))
     if not parts:
         return None
     return spark_io.union_all(parts).where("_key IS NOT NULL").distinct()
@@ -414,16 +452,42 @@ def refresh_entity(entity: EntityDef, ctx: RunContext) -> dict:
         spark_io.overwrite(built, gtable, settings=settings)
         n_golden = _written_rows(ctx, gtable)
     else:  # the refreshed keys' records; unchanged ones are left alone
-        attrs = [a.name for a in entity.attributes]
-        changed = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in [*attrs, *[f"{a}__source" for a in attrs]])
-        _merge(built, gtable, f"t.`{entity.key}` = s.`{entity.key}`", ctx,
-               (f"WHEN MATCHED AND ({changed}) THEN UPDATE SET *", "WHEN NOT MATCHED THEN INSERT *"))
-        n_golden = _written_rows(ctx, gtable)
+        n_golden = write_golden(built, entity, keys, ctx)
     result = {"golden_rows_refreshed": n_golden, "golden_seconds": round(time.perf_counter() - started, 2)}
     result.update(verify_entity(entity, keys, ctx))
     if keys is not None:
         keys.unpersist()
     return result
+
+
+def write_golden(built: DataFrame, entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> int:
+    """Upsert the refreshed keys' golden records that differ from the stored ones; returns how many. Records
+    of keys new to the table only are appended (no MERGE scan of the whole table)."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    from citybrain.conform import golden
+    from citybrain.lake import spark_io
+
+    gtable = golden.golden_table(entity.name)
+    columns = [c for c in built.columns if c != entity.key]
+    stored = _only(spark_io.read_table(ctx.spark, gtable, settings=ctx.settings), entity.key, keys)
+    was = stored.select(F.col(entity.key).alias("_was_key"), *[F.col(c).alias(f"_was_{c}") for c in columns])
+    same = reduce(lambda a, b: a & b, [F.col(c).eqNullSafe(F.col(f"_was_{c}")) for c in columns])
+    changed = cached(built.join(was, F.col(entity.key) == F.col("_was_key"), "left")
+                     .where(F.col("_was_key").isNull() | ~same)
+                     .select(*built.columns, F.col("_was_key").isNotNull().alias("_stored")))
+    try:
+        counts = {bool(r[0]): r[1] for r in changed.groupBy("_stored").count().collect()}
+        rows = changed.drop("_stored")
+        if counts.get(True):
+            _merge(rows, gtable, f"t.`{entity.key}` = s.`{entity.key}`", ctx)
+        elif counts.get(False):
+            _append(rows, gtable, ctx)
+        return sum(counts.values())
+    finally:
+        changed.unpersist()
 
 
 def _empty_like(resource: str, ctx: RunContext) -> DataFrame:
@@ -529,11 +593,12 @@ def write_agreement_shares(new: DataFrame, entity: EntityDef, copies: list[str],
     new = cached(new)
     changes = None if keys is None else cached(share_changes(new, entity, keys, ctx))
     try:
-        moved = -1 if changes is None else changes.count()
+        ops = {} if changes is None else _op_counts(changes)
+        moved = -1 if changes is None else sum(ops.values())
         if moved or not _has_rates(entity, copies, ctx):  # no share moves: the sums are what they were
             zeros = verify.zero_rates(ctx.spark, entity, copies, ctx.catalog)
             write_agreement(verify.rates_from_shares(_shares_after(new, entity, keys, ctx), zeros), entity, ctx)
-        write_shares(new, changes, entity, ctx, moved)
+        write_shares(new, changes, entity, ctx, ops)
         return moved
     finally:
         new.unpersist()
@@ -582,20 +647,28 @@ def _replace_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | 
     added = new.join(old.select("_disc_id"), "_disc_id", "left_anti").withColumn("_op", F.lit("insert"))
     changes = cached(gone.unionByName(added))
     try:
-        if changes.count():
+        ops = _op_counts(changes)
+        if ops.get("delete"):
             names = ", ".join(f"`{c}`" for c in new.columns)
             values = ", ".join(f"s.`{c}`" for c in new.columns)
             _merge(changes, table, f"t.entity = '{entity.name}' AND t._disc_id = s._disc_id", ctx,
                    ("WHEN MATCHED AND s._op = 'delete' THEN DELETE",
                     f"WHEN NOT MATCHED AND s._op = 'insert' THEN INSERT ({names}) VALUES ({values})"))
+        elif ops.get("insert"):  # new discrepancies only: appended, no MERGE scan of the entity's rows
+            _append(changes.drop("_op"), table, ctx)
     finally:
         changes.unpersist()
     return n
 
 
+def _op_counts(changes: DataFrame) -> dict[str, int]:
+    """Rows per `_op` of a change set (one job)."""
+    return {r[0]: r[1] for r in changes.groupBy("_op").count().collect()}
+
+
 def share_changes(shares: DataFrame, entity: EntityDef, keys: DataFrame, ctx: RunContext) -> DataFrame:
-    """The touched keys' shares that differ from the stored ones (``_op`` upsert) and stored shares of those
-    keys the run no longer has (``_op`` delete)."""
+    """The touched keys' shares that differ from the stored ones (``_op`` update, or insert where none is
+    stored) and stored shares of those keys the run no longer has (``_op`` delete)."""
     from pyspark.sql import functions as F
 
     from citybrain.conform.verify import SHARE_COLUMNS
@@ -605,22 +678,28 @@ def share_changes(shares: DataFrame, entity: EntityDef, keys: DataFrame, ctx: Ru
     old = spark_io.read_table(ctx.spark, SHARES_TABLE, settings=ctx.settings).where(F.col("entity") == entity.name)
     old = old.join(keys, F.col("entity_key") == F.col("_key"), "left_semi")
     gone = old.join(shares.select(*on), on, "left_anti").withColumn("_op", F.lit("delete"))
-    was = old.select(*on, F.col("compared").alias("_was_compared"), F.col("agreed").alias("_was_agreed"))
+    was = old.select(*on, F.col("compared").alias("_was_compared"), F.col("agreed").alias("_was_agreed"),
+                     F.lit(True).alias("_was"))
     moved = shares.join(was, on, "left").where(
         ~(F.col("compared").eqNullSafe(F.col("_was_compared")) & F.col("agreed").eqNullSafe(F.col("_was_agreed"))))
-    return (moved.select(*SHARE_COLUMNS, F.lit("upsert").alias("_op"))
+    op = F.when(F.col("_was"), F.lit("update")).otherwise(F.lit("insert"))
+    return (moved.select(*SHARE_COLUMNS, op.alias("_op"))
             .unionByName(gone.select(*SHARE_COLUMNS, "_op")))
 
 
 def write_shares(shares: DataFrame, changes: DataFrame | None, entity: EntityDef, ctx: RunContext,
-                 n_changes: int) -> None:
-    """Replace the entity's shares by ``shares`` (``changes`` None), else MERGE the ``n_changes`` changes."""
+                 ops: dict[str, int]) -> None:
+    """Replace the entity's shares by ``shares`` (``changes`` None), else store the changes (``ops``: rows per
+    `_op`): appended when all are inserts, else by MERGE."""
     from citybrain.conform.verify import SHARE_COLUMNS
 
     if changes is None:
         _replace_slice(shares, SHARES_TABLE, f"entity = '{entity.name}'", ctx, ["entity"])
         return
-    if not n_changes:
+    if not sum(ops.values()):
+        return
+    if not ops.get("update") and not ops.get("delete"):
+        _append(changes.select(*SHARE_COLUMNS), SHARES_TABLE, ctx)
         return
     on = ["copy_resource", "entity_key", "attribute"]
     names = ", ".join(f"`{c}`" for c in SHARE_COLUMNS)
@@ -628,7 +707,7 @@ def write_shares(shares: DataFrame, changes: DataFrame | None, entity: EntityDef
     _merge(changes, SHARES_TABLE, f"t.entity = '{entity.name}' AND " + " AND ".join(f"t.`{c}` = s.`{c}`" for c in on),
            ctx, ("WHEN MATCHED AND s._op = 'delete' THEN DELETE",
                  f"WHEN MATCHED THEN UPDATE SET {', '.join(f't.`{c}` = s.`{c}`' for c in SHARE_COLUMNS)}",
-                 f"WHEN NOT MATCHED AND s._op = 'upsert' THEN INSERT ({names}) VALUES ({values})"))
+                 f"WHEN NOT MATCHED AND s._op <> 'delete' THEN INSERT ({names}) VALUES ({values})"))
 
 
 def write_agreement(rates: DataFrame, entity: EntityDef, ctx: RunContext) -> None:

@@ -19,6 +19,7 @@ from citybrain.conform.catalog import ResourceDef
 ROW_HASH = "_row_hash"
 IS_CURRENT = "is_current"
 BATCH_ID = "_batch_id"
+HAD_HISTORY = "_had_history"
 
 
 def validity_columns(resource: ResourceDef) -> tuple[str, str]:
@@ -57,11 +58,14 @@ def table_columns(resource: ResourceDef) -> list[str]:
     return [*resource.item_names, vf, vt, IS_CURRENT, ROW_HASH, BATCH_ID]
 
 
-def plan(incoming: DataFrame, existing: DataFrame | None, resource: ResourceDef) -> DataFrame:
+def plan(incoming: DataFrame, existing: DataFrame | None, resource: ResourceDef,
+         flag_history: bool = False) -> DataFrame:
     """Rows to upsert on (primary key, valid_from): new versions and existing ones whose validity changed.
 
     ``incoming`` comes from ``versions``; ``existing`` is the current silver table (all versions) or
-    None before the first load. Versions equal to the one before them in time are dropped.
+    None before the first load. Versions equal to the one before them in time are dropped. With
+    ``flag_history`` a `_had_history` column says whether the row's key had versions in ``existing``:
+    when no row's key had, the rows can be appended instead of merged (nothing in the table changes).
     """
     keys = list(resource.primary_key)
     vf, vt = validity_columns(resource)
@@ -94,6 +98,9 @@ def plan(incoming: DataFrame, existing: DataFrame | None, resource: ResourceDef)
     kept = kept.withColumn(vt, F.lead(vf).over(in_time)).withColumn(IS_CURRENT, F.col(vt).isNull())
     changed = (F.col("_new") | ~F.col(vt).eqNullSafe(F.col("_old_vt"))
                | ~F.col(IS_CURRENT).eqNullSafe(F.col("_old_cur")))
+    if flag_history:
+        had = F.max((~F.col("_new")).cast("int")).over(Window.partitionBy(*keys)) == 1
+        return kept.withColumn(HAD_HISTORY, had).where(changed).select(*cols, HAD_HISTORY)
     return kept.where(changed).select(*cols)
 
 
