@@ -436,6 +436,7 @@ def refresh_entity(entity: EntityDef, ctx: RunContext) -> dict:
     first_build = not spark_io.table_exists(spark, gtable, settings)
     if not touched and not first_build:
         return {"skipped": "no new batches"}
+    started = time.perf_counter()
     keys = None if first_build else _touched_keys(entity, ctx)
     if keys is not None:
         keys = cached(keys)
@@ -446,6 +447,7 @@ def refresh_entity(entity: EntityDef, ctx: RunContext) -> dict:
                                 entity.key_item(res), keys)
         else:  # an authority not loaded yet contributes no values
             frames[res] = _empty_like(res, ctx)
+    setup_s = round(time.perf_counter() - started, 2)
     started = time.perf_counter()
     built = golden.build(entity, frames, ctx.catalog)
     if first_build:
@@ -453,7 +455,8 @@ def refresh_entity(entity: EntityDef, ctx: RunContext) -> dict:
         n_golden = _written_rows(ctx, gtable)
     else:  # the refreshed keys' records; unchanged ones are left alone
         n_golden = write_golden(built, entity, keys, ctx)
-    result = {"golden_rows_refreshed": n_golden, "golden_seconds": round(time.perf_counter() - started, 2)}
+    result = {"setup_seconds": setup_s, "golden_rows_refreshed": n_golden,
+              "golden_seconds": round(time.perf_counter() - started, 2)}
     result.update(verify_entity(entity, keys, ctx))
     if keys is not None:
         keys.unpersist()
@@ -553,8 +556,10 @@ def verify_entity(entity: EntityDef, keys: DataFrame | None, ctx: RunContext) ->
     copies = [r for r in entity.copy_resources if spark_io.table_exists(spark, silver_table(r), settings)]
     if not copies:
         return {"discrepancies": 0}
+    started = time.perf_counter()
     gold_table = spark_io.read_table(spark, golden.golden_table(entity.name), settings=settings)
-    gold = _only(gold_table, entity.key, keys)
+    # the touched keys' golden records, read once for all the copies (the whole table on a first build)
+    gold = _only(gold_table, entity.key, keys) if keys is None else cached(_only(gold_table, entity.key, keys))
     share_keys = keys if keys is not None and _has_shares(entity, ctx) else None
     found, shares, bases = [], [], []
     for copy_res in copies:
@@ -568,16 +573,17 @@ def verify_entity(entity: EntityDef, keys: DataFrame | None, ctx: RunContext) ->
             all_rows = verify.copy_rows(_copy_current(res, entity, None, ctx), entity, copy_res, pairs)
             base = verify.joined(gold_table, all_rows, entity, pairs)
         shares.append(verify.key_agreement(base, entity, copy_res, pairs, ctx.catalog))
+    figures = {"verify_setup_seconds": round(time.perf_counter() - started, 2)}
     try:
         started = time.perf_counter()
         n = write_discrepancies(spark_io.union_all(found), entity, keys, ctx)
-        figures = {"discrepancies": n, "discrepancies_seconds": round(time.perf_counter() - started, 2)}
+        figures.update(discrepancies=n, discrepancies_seconds=round(time.perf_counter() - started, 2))
         started = time.perf_counter()
         figures["agreement_shares_changed"] = write_agreement_shares(
             spark_io.union_all(shares), entity, copies, share_keys, ctx)
         figures["agreement_seconds"] = round(time.perf_counter() - started, 2)
     finally:
-        for base in bases:
+        for base in [*bases, gold]:
             base.unpersist()
     return figures
 
@@ -591,33 +597,47 @@ def write_agreement_shares(new: DataFrame, entity: EntityDef, copies: list[str],
     from citybrain.conform import verify
 
     new = cached(new)
-    changes = None if keys is None else cached(share_changes(new, entity, keys, ctx))
+    old = None if keys is None else cached(stored_shares(entity, keys, ctx))
+    changes = None if old is None else cached(share_changes(new, old))
     try:
         ops = {} if changes is None else _op_counts(changes)
         moved = -1 if changes is None else sum(ops.values())
         if moved or not _has_rates(entity, copies, ctx):  # no share moves: the sums are what they were
             zeros = verify.zero_rates(ctx.spark, entity, copies, ctx.catalog)
-            write_agreement(verify.rates_from_shares(_shares_after(new, entity, keys, ctx), zeros), entity, ctx)
+            write_agreement(verify.rates_from_shares(_shares_after(new, old, entity, ctx), zeros), entity, ctx)
         write_shares(new, changes, entity, ctx, ops)
         return moved
     finally:
-        new.unpersist()
-        if changes is not None:
-            changes.unpersist()
+        for df in (new, old, changes):
+            if df is not None:
+                df.unpersist()
 
 
-def _shares_after(new: DataFrame, entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> DataFrame:
-    """The entity's shares once this run's are stored: the other keys' stored shares and the run's own."""
+def stored_shares(entity: EntityDef, keys: DataFrame, ctx: RunContext) -> DataFrame:
+    """The touched keys' shares as stored (before this run's)."""
     from pyspark.sql import functions as F
 
-    from citybrain.conform.verify import SHARE_COLUMNS
     from citybrain.lake import spark_io
 
-    if keys is None:
-        return new
     stored = spark_io.read_table(ctx.spark, SHARES_TABLE, settings=ctx.settings).where(F.col("entity") == entity.name)
-    others = stored.join(keys, F.col("entity_key") == F.col("_key"), "left_anti").select(*SHARE_COLUMNS)
-    return others.unionByName(new.select(*SHARE_COLUMNS))
+    return stored.join(keys, F.col("entity_key") == F.col("_key"), "left_semi")
+
+
+def _shares_after(new: DataFrame, old: DataFrame | None, entity: EntityDef, ctx: RunContext) -> DataFrame:
+    """Shares that sum to the entity's rates once this run's are stored: every stored share, the touched
+    keys' stored ones (``old``) negated, and the run's own. Summing the stored shares reads no entity key,
+    so it costs far less than picking out the other keys' shares."""
+    from pyspark.sql import functions as F
+
+    from citybrain.lake import spark_io
+
+    group = ["entity", "attribute", "copy_department", "copy_resource"]
+    if old is None:
+        return new.select(*group, "compared", "agreed")
+    stored = spark_io.read_table(ctx.spark, SHARES_TABLE, settings=ctx.settings).where(F.col("entity") == entity.name)
+    gone = old.select(*group, (-F.col("compared")).alias("compared"), (-F.col("agreed")).alias("agreed"))
+    return (stored.select(*group, "compared", "agreed").unionByName(gone)
+            .unionByName(new.select(*group, "compared", "agreed")))
 
 
 def write_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> int:
@@ -666,17 +686,14 @@ def _op_counts(changes: DataFrame) -> dict[str, int]:
     return {r[0]: r[1] for r in changes.groupBy("_op").count().collect()}
 
 
-def share_changes(shares: DataFrame, entity: EntityDef, keys: DataFrame, ctx: RunContext) -> DataFrame:
-    """The touched keys' shares that differ from the stored ones (``_op`` update, or insert where none is
-    stored) and stored shares of those keys the run no longer has (``_op`` delete)."""
+def share_changes(shares: DataFrame, old: DataFrame) -> DataFrame:
+    """The touched keys' shares that differ from their stored ones ``old`` (``_op`` update, or insert where
+    none is stored) and stored shares of those keys the run no longer has (``_op`` delete)."""
     from pyspark.sql import functions as F
 
     from citybrain.conform.verify import SHARE_COLUMNS
-    from citybrain.lake import spark_io
 
     on = ["copy_resource", "entity_key", "attribute"]
-    old = spark_io.read_table(ctx.spark, SHARES_TABLE, settings=ctx.settings).where(F.col("entity") == entity.name)
-    old = old.join(keys, F.col("entity_key") == F.col("_key"), "left_semi")
     gone = old.join(shares.select(*on), on, "left_anti").withColumn("_op", F.lit("delete"))
     was = old.select(*on, F.col("compared").alias("_was_compared"), F.col("agreed").alias("_was_agreed"),
                      F.lit(True).alias("_was"))

@@ -34,6 +34,9 @@ def _base_conf(settings: Settings) -> dict[str, str]:
         "spark.default.parallelism": str(max(2, settings.spark_shuffle_partitions)),
         "spark.sql.adaptive.enabled": "true",
         "spark.sql.adaptive.coalescePartitions.enabled": "true",
+        # let AQE coalesce a cached plan's partitions too: a small cached result (a day's changes) then is one
+        # partition, not spark.sql.shuffle.partitions near-empty ones that every later job runs a task for
+        "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
         "spark.sql.session.timeZone": settings.spark_timezone,
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
@@ -106,6 +109,7 @@ def _build_connect(settings: Settings, app_name: str) -> SparkSession:
     # Runtime settings travel with the session, so results match a local run of the same job.
     session.conf.set("spark.sql.shuffle.partitions", str(settings.spark_shuffle_partitions))
     session.conf.set("spark.sql.session.timeZone", settings.spark_timezone)
+    session.conf.set("spark.sql.optimizer.canChangeCachedPlanOutputPartitioning", "true")
     return session
 
 
