@@ -307,3 +307,44 @@ def test_a_run_cut_off_between_the_rates_and_the_shares_is_set_right_by_its_reru
     rates = {(r[0], r[1]): (r[2], r[3]) for r in table(spark, settings, "silver.agreement_rates").where(
         "entity = 'person' AND compared > 0").select(*group, "compared", "agreed").collect()}
     assert rates == summed
+
+
+# Runs after the fifth day: delivers a sixth.
+def test_a_day_that_only_adds_keys_appends_and_its_rerun_changes_nothing(spark, lake):
+    """A person new to every table: their versions, golden record and agreement shares are appended (a MERGE
+    would rewrite every file holding a matched row), the rates count them, and re-running the day changes
+    nothing."""
+    from pyspark.sql import functions as F
+
+    from citybrain.conform.job import run_conform
+    from citybrain.lake import arrow_io
+
+    settings, _ = lake
+    day, e = dt.date(2026, 11, 6), pid("37060219900101003")
+    rates_before = {(r[0], r[1]): r[2] for r in table(spark, settings, "silver.agreement_rates").where(
+        "entity = 'person' AND copy_resource = 'si_insured'").select("attribute", "copy_resource", "compared").collect()}
+    write_bronze(spark, settings, "pop_resident", day, [resident(e, "周八", "芝罘区6号", "370602",
+                                                                 updated="2026-11-06 08:00:00")])
+    write_bronze(spark, settings, "si_insured", day, [insured(e, "周八", "芝罘区6号", updated="2026-11-06 09:00:00")])
+    run_conform(["pop_resident", "si_insured"], settings=settings, now=TS(2026, 11, 6, 23))
+
+    def last_operation(name: str) -> str:
+        return arrow_io.delta_table(name, settings=settings).history(1)[0]["operation"]
+
+    for name in ("silver.pop_resident", "silver.si_insured", "silver.person_golden", "silver.agreement_keys"):
+        assert last_operation(name) == "WRITE", name
+    golden = table(spark, settings, "silver.person_golden").where(F.col("id_number") == e)
+    assert [tuple(r) for r in golden.select("name", "address", "name__source").collect()] == [
+        ("周八", "芝罘区6号", "pop_resident.name")]
+    rates = {(r[0], r[1]): (r[2], r[3]) for r in table(spark, settings, "silver.agreement_rates").where(
+        "entity = 'person' AND copy_resource = 'si_insured'").select("attribute", "copy_resource", "compared",
+                                                                     "agreed").collect()}
+    assert {k: v[0] for k, v in rates.items()} == {k: n + 1 for k, n in rates_before.items()}  # E compared once
+    shares = table(spark, settings, "silver.agreement_keys").where("entity = 'person'")
+    summed = {(r[0], r[1]): (r[2], r[3]) for r in shares.where("copy_resource = 'si_insured'").groupBy(
+        "attribute", "copy_resource").agg(F.sum("compared"), F.sum("agreed")).collect()}
+    assert rates == summed
+
+    before = {t: content_hash(spark, settings, t) for t in SILVER}
+    run_conform(["pop_resident", "si_insured"], rerun=[day], settings=settings, now=TS(2026, 11, 6, 23))
+    assert {t: content_hash(spark, settings, t) for t in SILVER} == before
