@@ -270,7 +270,7 @@ def write_history(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext
         return _written_rows(ctx, table)
     changes = cached(scd2.plan(incoming, existing, resource, flag_history=True))
     try:
-        counts = {bool(r[0]): r[1] for r in changes.groupBy(scd2.HAD_HISTORY).count().collect()}
+        counts = _counts_by(changes, scd2.HAD_HISTORY)
         laps.lap("scd2_plan")
         rows = changes.drop(scd2.HAD_HISTORY)
         if counts.get(True):  # some key's versions change: MERGE on (key, valid_from)
@@ -482,7 +482,7 @@ def write_golden(built: DataFrame, entity: EntityDef, keys: DataFrame | None, ct
                      .where(F.col("_was_key").isNull() | ~same)
                      .select(*built.columns, F.col("_was_key").isNotNull().alias("_stored")))
     try:
-        counts = {bool(r[0]): r[1] for r in changed.groupBy("_stored").count().collect()}
+        counts = _counts_by(changed, "_stored")
         rows = changed.drop("_stored")
         if counts.get(True):
             _merge(rows, gtable, f"t.`{entity.key}` = s.`{entity.key}`", ctx)
@@ -600,7 +600,7 @@ def write_agreement_shares(new: DataFrame, entity: EntityDef, copies: list[str],
     old = None if keys is None else cached(stored_shares(entity, keys, ctx))
     changes = None if old is None else cached(share_changes(new, old))
     try:
-        ops = {} if changes is None else _op_counts(changes)
+        ops = {} if changes is None else _counts_by(changes, "_op")
         moved = -1 if changes is None else sum(ops.values())
         if moved or not _has_rates(entity, copies, ctx):  # no share moves: the sums are what they were
             zeros = verify.zero_rates(ctx.spark, entity, copies, ctx.catalog)
@@ -667,7 +667,7 @@ def _replace_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | 
     added = new.join(old.select("_disc_id"), "_disc_id", "left_anti").withColumn("_op", F.lit("insert"))
     changes = cached(gone.unionByName(added))
     try:
-        ops = _op_counts(changes)
+        ops = _counts_by(changes, "_op")
         if ops.get("delete"):
             names = ", ".join(f"`{c}`" for c in new.columns)
             values = ", ".join(f"s.`{c}`" for c in new.columns)
@@ -681,9 +681,10 @@ def _replace_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | 
     return n
 
 
-def _op_counts(changes: DataFrame) -> dict[str, int]:
-    """Rows per `_op` of a change set (one job)."""
-    return {r[0]: r[1] for r in changes.groupBy("_op").count().collect()}
+def _counts_by(changes: DataFrame, column: str) -> dict:
+    """Rows per value of ``column`` of a change set (one job): how a write is done depends on which kinds
+    of change it holds (only new rows: append; any stored row touched: MERGE)."""
+    return {r[0]: r[1] for r in changes.groupBy(column).count().collect()}
 
 
 def share_changes(shares: DataFrame, old: DataFrame) -> DataFrame:
