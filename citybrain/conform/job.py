@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -61,6 +62,14 @@ class RunContext:
     # resource -> key item -> the entity keys of the run's silver rows (None: too many, read them back)
     touched: dict[str, dict[str, set[str]] | None] = field(default_factory=dict)
     pending: dict[str, list[PendingBatch]] = field(default_factory=dict)  # resource -> batches of this run
+    # table -> (rows, slice predicate) of each resource, written together once the resource phase is done
+    side_rows: dict[str, list[tuple[DataFrame, str]]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def defer(self, table: str, rows: DataFrame, predicate: str) -> None:
+        """Keep a resource's rows of a shared side table (quarantine, duplicates) for ``write_side_rows``."""
+        with self.lock:
+            self.side_rows.setdefault(table, []).append((rows, predicate))
 
 
 def silver_table(resource: str) -> str:
@@ -201,6 +210,20 @@ def _replace_slice(df: DataFrame, table: str, predicate: str, ctx: RunContext, p
     _retry(table, write)
 
 
+def write_side_rows(ctx: RunContext) -> float:
+    """Write the resources' quarantined rows and superseded duplicates kept by ``RunContext.defer``: one
+    commit per table for the whole run, replacing each resource's slice (its batches), so a re-run of a
+    cut-off run replaces what it wrote. Returns the seconds it took."""
+    from citybrain.lake import spark_io
+
+    started = time.perf_counter()
+    for table, parts in ctx.side_rows.items():
+        predicate = " OR ".join(p for _, p in parts)
+        _replace_slice(spark_io.union_all([df for df, _ in parts]), table, predicate, ctx, ["resource"])
+    ctx.side_rows.clear()
+    return round(time.perf_counter() - started, 2)
+
+
 def _in_list(values) -> str:
     return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
 
@@ -268,7 +291,9 @@ def write_history(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext
         changes = scd2.plan(incoming, None, resource)
         spark_io.overwrite(changes, table, settings=ctx.settings)
         return _written_rows(ctx, table)
-    changes = cached(scd2.plan(incoming, existing, resource, flag_history=True))
+    # the touched keys' stored versions, read once (the plan joins them three ways)
+    touched = cached(scd2.touched(existing, incoming, resource))
+    changes = cached(scd2.plan(incoming, touched, resource, flag_history=True))
     try:
         counts = _counts_by(changes, scd2.HAD_HISTORY)
         laps.lap("scd2_plan")
@@ -280,6 +305,7 @@ def write_history(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext
         return sum(counts.values())
     finally:
         changes.unpersist()
+        touched.unpersist()
 
 
 def write_events(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext) -> int:
@@ -343,11 +369,11 @@ def conform_resource(resource: ResourceDef, batches: list[PendingBatch], ctx: Ru
         slice_ = f"resource = '{resource.name}' AND batch_id IN ({_in_list(ids)})"
         again = any(b.again for b in batches)  # first-time batches have no earlier rows to replace
         if again or any(a["rows_quarantined"] for a in accounting.values()):
-            _replace_slice(rows.quarantine_rows(classified, resource, ctx.now), QUARANTINE_TABLE,
-                           f"{slice_} AND stage = '{STAGE}'", ctx, ["resource"])
+            ctx.defer(QUARANTINE_TABLE, checkpointed(rows.quarantine_rows(classified, resource, ctx.now)),
+                      f"({slice_} AND stage = '{STAGE}')")
             laps.lap("quarantine")
         if again or any(a["rows_duplicate"] for a in accounting.values()):
-            _replace_slice(rows.duplicate_rows(classified, resource), DUPLICATES_TABLE, slice_, ctx, ["resource"])
+            ctx.defer(DUPLICATES_TABLE, checkpointed(rows.duplicate_rows(classified, resource)), f"({slice_})")
             laps.lap("duplicates")
         silver = rows.silver_rows(classified, resource)
         ctx.touched[resource.name] = entity_keys(silver, resource, ctx, sum(a["rows_silver"] for a in accounting.values()))
@@ -825,7 +851,8 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
     dates are conformed again, e.g. after a rule fix).
 
     Returns {"resources": {name: accounting and "steps" (seconds per step)}, "entities": {entity: refresh
-    figures}, "seconds": s, "resources_seconds": s, "entities_seconds": s} (the two phases' wall-clock time);
+    figures}, "seconds": s, "resources_seconds": s, "entities_seconds": s} (the two phases' wall-clock time;
+    the resource phase includes "side_rows_seconds", the run's one write of quarantine and duplicates);
     a resource without pending batches is left out. ``progress(kind, name, done, total, result)`` is called as
     each resource ("resource") and entity ("entity") finishes (the demo and `citybrain conform run` print it).
     """
@@ -860,6 +887,7 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
     results = run_ordered(order, deps, _reporting(progress, "resource", len(order), lambda n: conform_resource(
         catalog.resource(n), ctx.pending[n], ctx)), workers)
     results = {n: results[n] for n in order}
+    side_s = write_side_rows(ctx)
     resources_s = round(time.perf_counter() - phase, 2)
     ctx.conformed.update({n: [b.batch_id for b in ctx.pending[n]] for n in order})
     entities = {}
@@ -871,7 +899,7 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
         entities = {n: refreshed[n] for n in names}
     entities_s = round(time.perf_counter() - phase, 2)
     record_conformed(results, ctx)
-    return {"resources": results, "entities": entities, "resources_seconds": resources_s,
+    return {"resources": results, "entities": entities, "resources_seconds": resources_s, "side_rows_seconds": side_s,
             "entities_seconds": entities_s, "seconds": round(time.perf_counter() - started, 2)}
 
 

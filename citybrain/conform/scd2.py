@@ -58,6 +58,12 @@ def table_columns(resource: ResourceDef) -> list[str]:
     return [*resource.item_names, vf, vt, IS_CURRENT, ROW_HASH, BATCH_ID]
 
 
+def touched(existing: DataFrame, incoming: DataFrame, resource: ResourceDef) -> DataFrame:
+    """The existing versions of the keys ``incoming`` has versions of (all that ``plan`` reads of the table)."""
+    keys = list(resource.primary_key)
+    return existing.join(incoming.select(*keys).distinct(), keys, "left_semi")
+
+
 def plan(incoming: DataFrame, existing: DataFrame | None, resource: ResourceDef,
          flag_history: bool = False) -> DataFrame:
     """Rows to upsert on (primary key, valid_from): new versions and existing ones whose validity changed.
@@ -80,7 +86,7 @@ def plan(incoming: DataFrame, existing: DataFrame | None, resource: ResourceDef,
         timeline = timeline.withColumn("_old_vt", F.lit(None).cast("timestamp")).withColumn(
             "_old_cur", F.lit(None).cast("boolean"))
     else:
-        old = existing.join(new.select(*keys).distinct(), keys, "left_semi")
+        old = touched(existing, new, resource)
         # a version already in the table (a re-run) is not new
         new = new.join(old.select(*keys, vf, ROW_HASH), [*keys, vf, ROW_HASH], "left_anti")
         # a new reading of an existing instant replaces it (the MERGE updates that row)
