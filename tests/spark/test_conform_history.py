@@ -348,3 +348,45 @@ def test_a_day_that_only_adds_keys_appends_and_its_rerun_changes_nothing(spark, 
     before = {t: content_hash(spark, settings, t) for t in SILVER}
     run_conform(["pop_resident", "si_insured"], rerun=[day], settings=settings, now=TS(2026, 11, 6, 23))
     assert {t: content_hash(spark, settings, t) for t in SILVER} == before
+
+
+def test_a_run_writes_quarantine_and_duplicates_in_one_commit_each_and_its_rerun_replaces_them(
+        spark, tmp_path_factory):
+    """Two resources with rejected rows and duplicates: the run commits once to each side table (not once per
+    resource), and a re-run of the day replaces those rows instead of adding to them."""
+    from delta.tables import DeltaTable
+
+    from citybrain.conform.job import run_conform
+    from citybrain.lake import spark_io
+    from citybrain.settings import Settings, get_settings
+
+    settings = Settings(var_dir=get_settings().var_dir, lake_uri=str(tmp_path_factory.mktemp("side") / "lake"))
+    bad = pid("37060219700101003")[:17] + "0"  # wrong check character
+    write_bronze(spark, settings, "pop_resident", D1, [resident(A, "张三", "芝罘区1号", "370602"),
+                                                       resident(A, "张三", "芝罘区1号", "370602"),
+                                                       resident(bad, "赵六", "芝罘区7号", "370602")])
+    write_bronze(spark, settings, "si_insured", D1, [insured(B, "李娜", "福山区2号"), insured(B, "李娜", "福山区2号"),
+                                                     insured(bad, "赵六", "芝罘区7号")])
+
+    def commits(name: str) -> list[str]:
+        uri = spark_io.table_uri(name, settings)
+        return [r["operation"] for r in DeltaTable.forPath(spark, uri).history().orderBy("version").collect()]
+
+    def side_rows() -> list[tuple]:
+        q = table(spark, settings, "quarantine.rejected_rows").select("resource", "row_number", "rule_id")
+        d = table(spark, settings, "silver.superseded_duplicates").select("resource", "row_number", "kept_row_number")
+        return sorted(tuple(r) for r in q.collect()), sorted(tuple(r) for r in d.collect())
+
+    expected = ([("pop_resident", 3, "conform.id_number.check_char"), ("si_insured", 3, "conform.id_number.check_char")],
+                [("pop_resident", 2, 1), ("si_insured", 2, 1)])
+    run = run_conform(["pop_resident", "si_insured"], settings=settings, workers=2, now=TS.combine(D1, dt.time(23)))
+    assert run["side_rows_seconds"] >= 0
+    assert side_rows() == expected
+    quarantine_commits, duplicate_commits = commits("quarantine.rejected_rows"), commits("silver.superseded_duplicates")
+    # the empty table made before resources run in parallel, then the run's one write of both resources' rows
+    assert len(quarantine_commits) == 2 and len(duplicate_commits) == 2, (quarantine_commits, duplicate_commits)
+
+    run_conform(["pop_resident", "si_insured"], rerun=[D1], settings=settings, workers=2,
+                now=TS.combine(D1, dt.time(23, 30)))
+    assert side_rows() == expected  # replaced, not appended again
+    assert len(commits("quarantine.rejected_rows")) == 3 and len(commits("silver.superseded_duplicates")) == 3
