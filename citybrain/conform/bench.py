@@ -62,7 +62,7 @@ def _conform(day: dt.date) -> dict:
             "rows_upserted": sum(r["rows_upserted"] for r in res),
             "slowest_resource": f"{slowest[0]}:{slowest[1]['seconds']}s",
             "resources_s": result["resources_seconds"], "entities_s": result["entities_seconds"],
-            "side_rows_s": result.get("side_rows_seconds"),
+            "side_rows_s": result.get("side_rows_seconds"), "evaluation": result.get("evaluation"),
             # where the resource phase went: each step summed over resources, and the five slowest resources
             "resource_steps_s": summed(r.get("steps") for r in res),
             "slowest_resources": {n: r.get("steps") for n, r in sorted(

@@ -36,6 +36,7 @@ STAGE = "conform"
 CONFORMED_COLUMNS = (("resource", "string"), ("batch_id", "string"), ("rows_in", "long"), ("rows_silver", "long"),
                      ("rows_quarantined", "long"), ("rows_duplicate", "long"), ("conformed_at", "timestamp"))
 TOUCHED_KEYS_LIMIT = 200_000  # silver rows of a resource up to which the run keeps its entity keys in memory
+INTERPRETED_ROWS = 200_000  # bronze rows of a run up to which its expressions are interpreted, not compiled
 DEFAULT_WORKERS = 3  # resources in flight at once (2-core machine: overlaps driver latency)
 WRITE_ATTEMPTS = 4  # quarantine is shared with ingestion: a concurrent commit on the same resource is retried
 
@@ -50,6 +51,7 @@ class PendingBatch:
     batch_id: str
     batch_date: dt.date
     again: bool = False  # conformed before: its earlier quarantine / duplicate rows must be replaced
+    rows: int | None = None  # rows loaded (ingestion audit); None when unknown
 
 
 @dataclass
@@ -98,21 +100,27 @@ def conformed_batch_ids(resource: str, settings: Settings) -> set[str]:
     return {r["batch_id"] for r in _control_rows(CONFORMED_TABLE, settings, ["resource", "batch_id"], resource=resource)}
 
 
-def bronze_batches(resource: str, settings: Settings) -> dict[str, dt.date]:
-    """batch id -> batch date of every batch in bronze: from the ingestion audit, else from the table itself."""
+def loaded_batches(resource: str, settings: Settings) -> dict[str, tuple[dt.date, int | None]]:
+    """batch id -> (batch date, rows loaded) of every batch in bronze: from the ingestion audit, else from the
+    table itself (rows unknown)."""
     from citybrain.lake import arrow_io
 
     if not arrow_io.table_exists(bronze_table(resource), settings):
         return {}
-    audit = _control_rows(BATCHES_TABLE, settings, ["resource", "batch_id", "logical_date", "status"],
+    audit = _control_rows(BATCHES_TABLE, settings, ["resource", "batch_id", "logical_date", "rows_loaded", "status"],
                           resource=resource)
-    loaded = {r["batch_id"]: r["logical_date"] for r in audit if r["status"] == "loaded"}
+    loaded = {r["batch_id"]: (r["logical_date"], r["rows_loaded"]) for r in audit if r["status"] == "loaded"}
     if loaded:
         return loaded
     # bronze written without the audit (tests, hand-made lakes): two narrow columns of the table
     data = arrow_io.arrow_dataset(bronze_table(resource), settings=settings).to_table(
         columns=["_batch_id", "_batch_date"])
-    return dict(zip(data["_batch_id"].to_pylist(), data["_batch_date"].to_pylist(), strict=True))
+    return {b: (d, None) for b, d in zip(data["_batch_id"].to_pylist(), data["_batch_date"].to_pylist(), strict=True)}
+
+
+def bronze_batches(resource: str, settings: Settings) -> dict[str, dt.date]:
+    """batch id -> batch date of every batch in bronze."""
+    return {bid: day for bid, (day, _) in loaded_batches(resource, settings).items()}
 
 
 def pending_batches(resource: str, settings: Settings, until: dt.date | None = None,
@@ -121,7 +129,8 @@ def pending_batches(resource: str, settings: Settings, until: dt.date | None = N
     ``rerun`` dates are conformed again even when they were (a re-run changes nothing but the audit)."""
     done = conformed_batch_ids(resource, settings)
     again = set(rerun or ())
-    out = [PendingBatch(resource, bid, day, bid in done) for bid, day in bronze_batches(resource, settings).items()
+    out = [PendingBatch(resource, bid, day, bid in done, rows)
+           for bid, (day, rows) in loaded_batches(resource, settings).items()
            if (bid not in done or day in again) and (until is None or day <= until)]
     return sorted(out, key=lambda b: (b.batch_date, b.batch_id))
 
@@ -129,17 +138,23 @@ def pending_batches(resource: str, settings: Settings, until: dt.date | None = N
 # -- Spark helpers ----------------------------------------------------------------------------
 
 
-def conform_session(spark: SparkSession) -> SparkSession:
+def conform_session(spark: SparkSession, interpreted: bool = False) -> SparkSession:
     """A session of its own (same SparkContext, own SQL settings) for the run: the row pipeline is one
     wide projection (dozens of regexes and rules per item) for which whole-stage code generation exceeds
     the JVM's 64 KB method limit and falls back after a failed compile, so it is off for the run (a
-    session-wide switch, unlike a toggle, is safe with several resources in flight)."""
+    session-wide switch, unlike a toggle, is safe with several resources in flight).
+
+    ``interpreted`` (a small run, see ``INTERPRETED_ROWS``): expressions are evaluated as they are instead
+    of compiled to Java first. Compiling a resource's pipeline costs seconds whatever the rows; for a day
+    of a few thousand rows that is most of the run, while interpreting them costs little."""
     from citybrain.conform.validate import SESSION_CONF
     from citybrain.spark.session import is_connect_session
 
     # a Spark Connect client session is this client's own on the server: set its SQL settings directly
     session = spark if is_connect_session(spark) or not hasattr(spark, "newSession") else spark.newSession()
     session.conf.set("spark.sql.codegen.wholeStage", "false")
+    if interpreted:
+        session.conf.set("spark.sql.codegen.factoryMode", "NO_CODEGEN")
     for key, value in SESSION_CONF.items():  # the text-encoding rule encodes to GB 2312
         session.conf.set(key, value)
     return session
@@ -299,9 +314,9 @@ def write_history(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext
         laps.lap("scd2_plan")
         rows = changes.drop(scd2.HAD_HISTORY)
         if counts.get(True):  # some key's versions change: MERGE on (key, valid_from)
-            _merge(rows, table, scd2.merge_condition(resource), ctx)
+            _merge(rows, table, scd2.merge_condition(resource), ctx, scd2.merge_clauses(resource))
         elif counts.get(False):  # new keys only: nothing in the table changes, their versions are appended
-            _append(rows, table, ctx)
+            _append(rows.drop(scd2.NEW), table, ctx)
         return sum(counts.values())
     finally:
         changes.unpersist()
@@ -825,6 +840,13 @@ def record_conformed(results: dict[str, dict], ctx: RunContext) -> None:
     arrow_io.append_arrow(CONFORMED_TABLE, pa.Table.from_pylist(rows, schema), settings=ctx.settings)
 
 
+def is_small_run(pending: dict[str, list[PendingBatch]]) -> bool:
+    """Whether a run's bronze rows (from the ingestion audit) are few enough to interpret its expressions
+    (``INTERPRETED_ROWS``); a run of batches without an audited row count is not."""
+    sizes = [b.rows for batches in pending.values() for b in batches]
+    return bool(sizes) and None not in sizes and sum(sizes) <= INTERPRETED_ROWS
+
+
 def _reporting(progress, kind: str, total: int, fn):
     """fn, calling progress(kind, name, done, total, result) after each item (thread-safe count)."""
     if progress is None:
@@ -851,7 +873,8 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
     dates are conformed again, e.g. after a rule fix).
 
     Returns {"resources": {name: accounting and "steps" (seconds per step)}, "entities": {entity: refresh
-    figures}, "seconds": s, "resources_seconds": s, "entities_seconds": s} (the two phases' wall-clock time;
+    figures}, "evaluation": "interpreted" or "compiled" (``is_small_run``), "seconds": s, "resources_seconds": s,
+    "entities_seconds": s} (the two phases' wall-clock time;
     the resource phase includes "side_rows_seconds", the run's one write of quarantine and duplicates);
     a resource without pending batches is left out. ``progress(kind, name, done, total, result)`` is called as
     each resource ("resource") and entity ("entity") finishes (the demo and `citybrain conform run` print it).
@@ -865,17 +888,19 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
     if isinstance(until, str):
         until = dt.date.fromisoformat(until)
     again = [dt.date.fromisoformat(d) if isinstance(d, str) else d for d in rerun or ()]
-    ctx = RunContext(conform_session(spark or get_spark(settings)), catalog, settings, now or utcnow())
     wanted = set(resources) if resources else None
     unknown = (wanted or set()) - set(catalog.resources)
     if unknown:
         raise KeyError(f"unknown resource(s) {sorted(unknown)}: not in the catalogue {catalog.root}")
-    results: dict[str, dict] = {}
+    pending = {}
     for name in catalog.conform_order():
         if wanted is None or name in wanted:
             batches = pending_batches(name, settings, until, again)
             if batches:
-                ctx.pending[name] = batches
+                pending[name] = batches
+    small = is_small_run(pending)
+    session = conform_session(spark or get_spark(settings), interpreted=small)
+    ctx = RunContext(session, catalog, settings, now or utcnow(), pending=pending)
     order = [n for n in catalog.conform_order() if n in ctx.pending]
     # a resource waits for the resources it references that come before it (cycles are broken there)
     position = {n: i for i, n in enumerate(catalog.conform_order())}
@@ -900,7 +925,8 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
     entities_s = round(time.perf_counter() - phase, 2)
     record_conformed(results, ctx)
     return {"resources": results, "entities": entities, "resources_seconds": resources_s, "side_rows_seconds": side_s,
-            "entities_seconds": entities_s, "seconds": round(time.perf_counter() - started, 2)}
+            "entities_seconds": entities_s, "evaluation": "interpreted" if small else "compiled",
+            "seconds": round(time.perf_counter() - started, 2)}
 
 
 def _timed(fn, *args) -> dict:

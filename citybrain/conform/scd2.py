@@ -20,6 +20,7 @@ ROW_HASH = "_row_hash"
 IS_CURRENT = "is_current"
 BATCH_ID = "_batch_id"
 HAD_HISTORY = "_had_history"
+NEW = "_new"  # a version of this run (all items), not a stored one whose validity moves (key, validity, hash)
 
 
 def validity_columns(resource: ResourceDef) -> tuple[str, str]:
@@ -59,19 +60,25 @@ def table_columns(resource: ResourceDef) -> list[str]:
 
 
 def touched(existing: DataFrame, incoming: DataFrame, resource: ResourceDef) -> DataFrame:
-    """The existing versions of the keys ``incoming`` has versions of (all that ``plan`` reads of the table)."""
+    """The existing versions of the keys ``incoming`` has versions of: key, validity and hash, all that ``plan``
+    reads of the table (a stored version's items never change: the MERGE only moves its validity), so the
+    scan of the table reads five columns, not every item."""
     keys = list(resource.primary_key)
-    return existing.join(incoming.select(*keys).distinct(), keys, "left_semi")
+    vf, vt = validity_columns(resource)
+    return existing.select(*keys, vf, vt, IS_CURRENT, ROW_HASH).join(
+        incoming.select(*keys).distinct(), keys, "left_semi")
 
 
 def plan(incoming: DataFrame, existing: DataFrame | None, resource: ResourceDef,
          flag_history: bool = False) -> DataFrame:
     """Rows to upsert on (primary key, valid_from): new versions and existing ones whose validity changed.
 
-    ``incoming`` comes from ``versions``; ``existing`` is the current silver table (all versions) or
-    None before the first load. Versions equal to the one before them in time are dropped. With
-    ``flag_history`` a `_had_history` column says whether the row's key had versions in ``existing``:
-    when no row's key had, the rows can be appended instead of merged (nothing in the table changes).
+    ``incoming`` comes from ``versions``; ``existing`` is None before the first load, else the stored
+    versions of the keys (``touched``: key, validity and hash). Versions equal to the one before them in
+    time are dropped. With ``flag_history`` two columns are added: `_had_history` says whether the row's key
+    had versions in ``existing`` (when no row's key had, the rows can be appended instead of merged: nothing
+    in the table changes), and `_new` whether the row is a version of this run (all items) or a stored one
+    whose validity moves (its other items null: ``merge_clauses`` updates its validity only).
     """
     keys = list(resource.primary_key)
     vf, vt = validity_columns(resource)
@@ -91,8 +98,9 @@ def plan(incoming: DataFrame, existing: DataFrame | None, resource: ResourceDef,
         new = new.join(old.select(*keys, vf, ROW_HASH), [*keys, vf, ROW_HASH], "left_anti")
         # a new reading of an existing instant replaces it (the MERGE updates that row)
         old = old.join(new.select(*keys, vf), [*keys, vf], "left_anti")
-        old = old.select(*cols, F.lit(False).alias("_new"), F.col(vt).alias("_old_vt"),
-                         F.col(IS_CURRENT).alias("_old_cur"))
+        types = dict(new.dtypes)
+        old = old.select(*[F.col(c) if c in old.columns else F.lit(None).cast(types[c]).alias(c) for c in cols],
+                         F.lit(False).alias("_new"), F.col(vt).alias("_old_vt"), F.col(IS_CURRENT).alias("_old_cur"))
         new = new.withColumn(vt, F.lit(None).cast("timestamp")).withColumn(IS_CURRENT, F.lit(True))
         new = new.withColumn("_old_vt", F.lit(None).cast("timestamp")).withColumn(
             "_old_cur", F.lit(None).cast("boolean"))
@@ -106,10 +114,23 @@ def plan(incoming: DataFrame, existing: DataFrame | None, resource: ResourceDef,
                | ~F.col(IS_CURRENT).eqNullSafe(F.col("_old_cur")))
     if flag_history:
         had = F.max((~F.col("_new")).cast("int")).over(Window.partitionBy(*keys)) == 1
-        return kept.withColumn(HAD_HISTORY, had).where(changed).select(*cols, HAD_HISTORY)
+        return kept.withColumn(HAD_HISTORY, had).where(changed).select(*cols, HAD_HISTORY, NEW)
     return kept.where(changed).select(*cols)
 
 
 def merge_condition(resource: ResourceDef) -> str:
     vf, _ = validity_columns(resource)
     return " AND ".join(f"t.`{k}` = s.`{k}`" for k in [*resource.primary_key, vf])
+
+
+def merge_clauses(resource: ResourceDef) -> tuple[str, ...]:
+    """MERGE clauses for ``plan(..., flag_history=True)`` rows on ``merge_condition``: a version of this run
+    replaces the stored one of its instant (a new reading of it) or is inserted; a stored version moves its
+    validity only (the plan read nothing else of it)."""
+    cols = table_columns(resource)
+    _, vt = validity_columns(resource)
+    every = ", ".join(f"t.`{c}` = s.`{c}`" for c in cols)
+    names, values = ", ".join(f"`{c}`" for c in cols), ", ".join(f"s.`{c}`" for c in cols)
+    return (f"WHEN MATCHED AND s.`{NEW}` THEN UPDATE SET {every}",
+            f"WHEN MATCHED THEN UPDATE SET t.`{vt}` = s.`{vt}`, t.`{IS_CURRENT}` = s.`{IS_CURRENT}`",
+            f"WHEN NOT MATCHED AND s.`{NEW}` THEN INSERT ({names}) VALUES ({values})")

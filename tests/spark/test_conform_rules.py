@@ -366,11 +366,17 @@ def _bronze(spark, res, batch: list[dict]):
         "_batch_date", F.lit(dt.date(2026, 11, 1)))
 
 
-def test_rows_transform_types_values_and_names_every_violation(cspark):
-    """A tiny pop_resident bronze batch through the whole row pipeline, compared whole."""
+@pytest.mark.parametrize("mode", ["compiled", "interpreted"])
+def test_rows_transform_types_values_and_names_every_violation(spark, mode):
+    """A tiny pop_resident bronze batch through the whole row pipeline, compared whole; the same whether the
+    expressions are compiled (a large run) or interpreted (a small run: ``conform.job.is_small_run``)."""
 
     from citybrain.conform import rows
     from citybrain.conform.catalog import load_catalog
+    from citybrain.conform.job import conform_session
+
+    cspark = conform_session(spark, interpreted=mode == "interpreted")
+    assert cspark.conf.get("spark.sql.codegen.factoryMode") == ("NO_CODEGEN" if mode == "interpreted" else "FALLBACK")
 
     cat = load_catalog()
     res = cat.resource("pop_resident")
