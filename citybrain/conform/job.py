@@ -563,28 +563,24 @@ def _copy_current(res: ResourceDef, entity: EntityDef, keys: DataFrame | None, c
 
 
 def _has_shares(entity: EntityDef, ctx: RunContext) -> bool:
-    """Whether silver.agreement_keys holds the entity's shares (a lake from before the table had none)."""
-    from pyspark.sql import functions as F
+    """Whether silver.agreement_keys holds the entity's shares (a lake from before the table had none): from
+    the table's log, the entity partition's files (no scan)."""
+    from citybrain.lake import arrow_io
 
-    from citybrain.lake import spark_io
-
-    if not spark_io.table_exists(ctx.spark, SHARES_TABLE, ctx.settings):
+    if not arrow_io.table_exists(SHARES_TABLE, ctx.settings):
         return False
-    shares = spark_io.read_table(ctx.spark, SHARES_TABLE, settings=ctx.settings)
-    return bool(shares.where(F.col("entity") == entity.name).limit(1).count())
+    files = arrow_io.delta_table(SHARES_TABLE, settings=ctx.settings).get_add_actions(flatten=True)
+    if "partition.entity" not in files.column_names:  # an unpartitioned table (an earlier release)
+        return bool(arrow_io.read_rows(SHARES_TABLE, ctx.settings, ["entity"], entity=entity.name))
+    entities, records = files.column("partition.entity").to_pylist(), files.column("num_records").to_pylist()
+    return any(e == entity.name and (n is None or n > 0) for e, n in zip(entities, records, strict=True))
 
 
 def _has_rates(entity: EntityDef, copies: list[str], ctx: RunContext) -> bool:
-    """Whether silver.agreement_rates has a row for every copy resource of the entity that has a table."""
-    from pyspark.sql import functions as F
-
-    from citybrain.lake import spark_io
-
-    if not spark_io.table_exists(ctx.spark, AGREEMENT_TABLE, ctx.settings):
-        return False
-    rates = spark_io.read_table(ctx.spark, AGREEMENT_TABLE, settings=ctx.settings)
-    have = {r[0] for r in rates.where(F.col("entity") == entity.name).select("copy_resource").distinct().collect()}
-    return set(copies) <= have
+    """Whether silver.agreement_rates (a small table, read without Spark) has a row for every copy resource
+    of the entity that has a table."""
+    rows = _control_rows(AGREEMENT_TABLE, ctx.settings, ["entity", "copy_resource"], entity=entity.name)
+    return set(copies) <= {r["copy_resource"] for r in rows}
 
 
 def verify_entity(entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> dict:
