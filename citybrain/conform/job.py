@@ -153,8 +153,8 @@ def conform_session(spark: SparkSession, interpreted: bool = False) -> SparkSess
     # a Spark Connect client session is this client's own on the server: set its SQL settings directly
     session = spark if is_connect_session(spark) or not hasattr(spark, "newSession") else spark.newSession()
     session.conf.set("spark.sql.codegen.wholeStage", "false")
-    if interpreted:
-        session.conf.set("spark.sql.codegen.factoryMode", "NO_CODEGEN")
+    # set either way: a Spark Connect client session is reused by the client's next run
+    session.conf.set("spark.sql.codegen.factoryMode", "NO_CODEGEN" if interpreted else "FALLBACK")
     for key, value in SESSION_CONF.items():  # the text-encoding rule encodes to GB 2312
         session.conf.set(key, value)
     return session
