@@ -366,6 +366,18 @@ def _bronze(spark, res, batch: list[dict]):
         "_batch_date", F.lit(dt.date(2026, 11, 1)))
 
 
+def test_the_entity_phase_evaluates_compiled_whole_stages(spark):
+    """A small run interprets its row pipeline; its entity phase (narrow plans over whole tables) switches
+    the run's session to compiled whole-stage code."""
+    from citybrain.conform.job import conform_session, entity_phase
+
+    cspark = conform_session(spark, interpreted=True)
+    settings = ("spark.sql.codegen.wholeStage", "spark.sql.codegen.factoryMode")
+    assert [cspark.conf.get(k) for k in settings] == ["false", "NO_CODEGEN"]
+    entity_phase(cspark)
+    assert [cspark.conf.get(k) for k in settings] == ["true", "FALLBACK"]
+
+
 @pytest.mark.parametrize("mode", ["compiled", "interpreted"])
 def test_rows_transform_types_values_and_names_every_violation(spark, mode):
     """A tiny pop_resident bronze batch through the whole row pipeline, compared whole; the same whether the
