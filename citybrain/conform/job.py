@@ -32,6 +32,9 @@ DUPLICATES_TABLE = "silver.superseded_duplicates"
 DISCREPANCIES_TABLE = "silver.discrepancies"
 AGREEMENT_TABLE = "silver.agreement_rates"
 SHARES_TABLE = "silver.agreement_keys"
+# per entity, "started" before its agreement rates and shares are written, "done" after both: a run cut off in
+# between leaves "started", and the next run sums the rates from every share instead of adding its changes
+SUMS_TABLE = "control.agreement_sums"
 STAGE = "conform"
 CONFORMED_COLUMNS = (("resource", "string"), ("batch_id", "string"), ("rows_in", "long"), ("rows_silver", "long"),
                      ("rows_quarantined", "long"), ("rows_duplicate", "long"), ("conformed_at", "timestamp"))
@@ -161,6 +164,9 @@ def conform_session(spark: SparkSession, interpreted: bool = False) -> SparkSess
     session.conf.set("spark.sql.codegen.factoryMode", "NO_CODEGEN" if interpreted else "FALLBACK")
     for key, value in SESSION_CONF.items():  # the text-encoding rule encodes to GB 2312
         session.conf.set(key, value)
+    # every query's plan is rendered for the SQL status store as it starts; the default "formatted" form of the
+    # row pipeline's projection (hundreds of expressions) took 5% of the driver's time in a day's profile
+    session.conf.set("spark.sql.ui.explainMode", "simple")
     return session
 
 
@@ -655,15 +661,41 @@ def write_agreement_shares(new: DataFrame, entity: EntityDef, copies: list[str],
     try:
         ops = {} if changes is None else _counts_by(changes, "_op")
         moved = -1 if changes is None else sum(ops.values())
-        if moved or not _has_rates(entity, copies, ctx):  # no share moves: the sums are what they were
+        has_rates, pending = _has_rates(entity, copies, ctx), _sums_pending(entity, ctx)
+        if moved or not has_rates:  # no share moves: the sums are what they were
+            _mark_sums(entity, "started", ctx)
             zeros = verify.zero_rates(ctx.spark, entity, copies, ctx.catalog)
-            write_agreement(verify.rates_from_shares(_shares_after(new, old, entity, ctx), zeros), entity, ctx)
+            after = _shares_after(new, old, entity, ctx, from_rates=has_rates and not pending)
+            write_agreement(verify.rates_from_shares(after, zeros), entity, ctx)
         write_shares(new, changes, entity, ctx, ops)
+        if moved or not has_rates or pending:  # pending without moves: cut off after both writes
+            _mark_sums(entity, "done", ctx)
         return moved
     finally:
         for df in (new, old, changes):
             if df is not None:
                 df.unpersist()
+
+
+_SUMS_LOCK = threading.Lock()  # entities mark in parallel; the first mark creates the table
+
+
+def _mark_sums(entity: EntityDef, state: str, ctx: RunContext) -> None:
+    """Log that the entity's agreement writes started or are done (deltalake: no Spark job)."""
+    import pyarrow as pa
+
+    from citybrain.lake import arrow_io
+
+    row = {"entity": entity.name, "state": state, "at": dt.datetime.now(dt.UTC)}
+    schema = pa.schema([("entity", pa.string()), ("state", pa.string()), ("at", pa.timestamp("us", "UTC"))])
+    with _SUMS_LOCK:
+        arrow_io.append_arrow(SUMS_TABLE, pa.Table.from_pylist([row], schema), settings=ctx.settings)
+
+
+def _sums_pending(entity: EntityDef, ctx: RunContext) -> bool:
+    """Whether the entity's last agreement writes were cut off (marked started, never done)."""
+    rows = _control_rows(SUMS_TABLE, ctx.settings, ["entity", "state", "at"], entity=entity.name)
+    return bool(rows) and max(rows, key=lambda r: r["at"])["state"] == "started"
 
 
 def stored_shares(entity: EntityDef, keys: DataFrame, ctx: RunContext) -> DataFrame:
@@ -676,10 +708,13 @@ def stored_shares(entity: EntityDef, keys: DataFrame, ctx: RunContext) -> DataFr
     return stored.join(keys, F.col("entity_key") == F.col("_key"), "left_semi")
 
 
-def _shares_after(new: DataFrame, old: DataFrame | None, entity: EntityDef, ctx: RunContext) -> DataFrame:
-    """Shares that sum to the entity's rates once this run's are stored: every stored share, the touched
-    keys' stored ones (``old``) negated, and the run's own. Summing the stored shares reads no entity key,
-    so it costs far less than picking out the other keys' shares."""
+def _shares_after(new: DataFrame, old: DataFrame | None, entity: EntityDef, ctx: RunContext,
+                  from_rates: bool = False) -> DataFrame:
+    """Rows that sum to the entity's rates once this run's shares are stored: the stored rates (``from_rates``,
+    a few rows per copy resource) or every stored share (when the rates cannot be trusted: a lake without
+    them, or a run cut off while writing them), the touched keys' stored shares (``old``) negated, and the
+    run's own. Adding the changes to the stored rates reads nothing but the touched keys' shares, so the
+    daily cost follows the day's changes, not the number of keys."""
     from pyspark.sql import functions as F
 
     from citybrain.lake import spark_io
@@ -687,7 +722,8 @@ def _shares_after(new: DataFrame, old: DataFrame | None, entity: EntityDef, ctx:
     group = ["entity", "attribute", "copy_department", "copy_resource"]
     if old is None:
         return new.select(*group, "compared", "agreed")
-    stored = spark_io.read_table(ctx.spark, SHARES_TABLE, settings=ctx.settings).where(F.col("entity") == entity.name)
+    source = AGREEMENT_TABLE if from_rates else SHARES_TABLE
+    stored = spark_io.read_table(ctx.spark, source, settings=ctx.settings).where(F.col("entity") == entity.name)
     gone = old.select(*group, (-F.col("compared")).alias("compared"), (-F.col("agreed")).alias("agreed"))
     return (stored.select(*group, "compared", "agreed").unionByName(gone)
             .unionByName(new.select(*group, "compared", "agreed")))

@@ -390,3 +390,40 @@ def test_a_run_writes_quarantine_and_duplicates_in_one_commit_each_and_its_rerun
                 now=TS.combine(D1, dt.time(23, 30)))
     assert side_rows() == expected  # replaced, not appended again
     assert len(commits("quarantine.rejected_rows")) == 3 and len(commits("silver.superseded_duplicates")) == 3
+
+
+# Runs last: delivers an eighth day.
+def test_a_run_cut_off_after_both_agreement_writes_is_marked_done_by_its_rerun(spark, lake, monkeypatch):
+    """A daily run adds its share changes to the stored rates unless the entity's last agreement writes were
+    cut off (control.agreement_sums says "started"): then it sums every share. Cut off after both writes, the
+    re-run finds no share moving, keeps the (right) rates and marks the writes done."""
+    from pyspark.sql import functions as F
+
+    from citybrain.conform import job
+
+    settings, _ = lake
+    person = job.load_catalog().entity("person")
+    ctx = type("Ctx", (), {"settings": settings})()
+    write_bronze(spark, settings, "si_insured", dt.date(2026, 11, 8), [
+        insured(A, "张三", "福山区9号", updated="2026-11-08 10:00:00")])  # the copy's address differs again
+    real = job._mark_sums
+
+    def cut_off_when_done(entity, state, ctx):
+        if state == "done":
+            raise RuntimeError("run cut off before marking the agreement writes done")
+        return real(entity, state, ctx)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(job, "_mark_sums", cut_off_when_done)
+        with pytest.raises(RuntimeError, match="cut off"):
+            job.run_conform(["si_insured"], settings=settings, now=TS(2026, 11, 8, 23))
+    assert job._sums_pending(person, ctx)
+    job.run_conform(["si_insured"], settings=settings, now=TS(2026, 11, 8, 23))  # the re-run
+    assert not job._sums_pending(person, ctx)
+    group = ["copy_resource", "attribute"]
+    shares = table(spark, settings, "silver.agreement_keys").where("entity = 'person'")
+    summed = {(r[0], r[1]): (r[2], r[3]) for r in shares.groupBy(*group).agg(
+        F.sum("compared"), F.sum("agreed")).collect()}
+    rates = {(r[0], r[1]): (r[2], r[3]) for r in table(spark, settings, "silver.agreement_rates").where(
+        "entity = 'person' AND compared > 0").select(*group, "compared", "agreed").collect()}
+    assert rates == summed
