@@ -35,6 +35,7 @@ SHARES_TABLE = "silver.agreement_keys"
 # per entity, "started" before its agreement rates and shares are written, "done" after both: a run cut off in
 # between leaves "started", and the next run sums the rates from every share instead of adding its changes
 SUMS_TABLE = "control.agreement_sums"
+SUMS_COLUMNS = (("entity", "string"), ("state", "string"), ("at", "timestamp"))
 STAGE = "conform"
 CONFORMED_COLUMNS = (("resource", "string"), ("batch_id", "string"), ("rows_in", "long"), ("rows_silver", "long"),
                      ("rows_quarantined", "long"), ("rows_duplicate", "long"), ("conformed_at", "timestamp"))
@@ -99,6 +100,18 @@ def _control_rows(table: str, settings: Settings, columns: list[str], **equals) 
     return arrow_io.read_rows(table, settings, columns, **equals)
 
 
+def _append_control(table: str, rows: list[dict], columns, settings: Settings) -> None:
+    """Append rows to a small control log through deltalake (no Spark); ``columns``: (name, kind) pairs,
+    kind string, long or timestamp (UTC)."""
+    import pyarrow as pa
+
+    from citybrain.lake import arrow_io
+
+    kinds = {"string": pa.string(), "long": pa.int64(), "timestamp": pa.timestamp("us", "UTC")}
+    schema = pa.schema([pa.field(n, kinds[k]) for n, k in columns])
+    arrow_io.append_arrow(table, pa.Table.from_pylist(rows, schema), settings=settings)
+
+
 def conformed_batch_ids(resource: str, settings: Settings) -> set[str]:
     return {r["batch_id"] for r in _control_rows(CONFORMED_TABLE, settings, ["resource", "batch_id"], resource=resource)}
 
@@ -119,11 +132,6 @@ def loaded_batches(resource: str, settings: Settings) -> dict[str, tuple[dt.date
     data = arrow_io.arrow_dataset(bronze_table(resource), settings=settings).to_table(
         columns=["_batch_id", "_batch_date"])
     return {b: (d, None) for b, d in zip(data["_batch_id"].to_pylist(), data["_batch_date"].to_pylist(), strict=True)}
-
-
-def bronze_batches(resource: str, settings: Settings) -> dict[str, dt.date]:
-    """batch id -> batch date of every batch in bronze."""
-    return {bid: day for bid, (day, _) in loaded_batches(resource, settings).items()}
 
 
 def pending_batches(resource: str, settings: Settings, until: dt.date | None = None,
@@ -682,14 +690,9 @@ _SUMS_LOCK = threading.Lock()  # entities mark in parallel; the first mark creat
 
 def _mark_sums(entity: EntityDef, state: str, ctx: RunContext) -> None:
     """Log that the entity's agreement writes started or are done (deltalake: no Spark job)."""
-    import pyarrow as pa
-
-    from citybrain.lake import arrow_io
-
     row = {"entity": entity.name, "state": state, "at": dt.datetime.now(dt.UTC)}
-    schema = pa.schema([("entity", pa.string()), ("state", pa.string()), ("at", pa.timestamp("us", "UTC"))])
     with _SUMS_LOCK:
-        arrow_io.append_arrow(SUMS_TABLE, pa.Table.from_pylist([row], schema), settings=ctx.settings)
+        _append_control(SUMS_TABLE, [row], SUMS_COLUMNS, ctx.settings)
 
 
 def _sums_pending(entity: EntityDef, ctx: RunContext) -> bool:
@@ -873,19 +876,11 @@ def create_shared_tables(ctx: RunContext) -> None:
 
 def record_conformed(results: dict[str, dict], ctx: RunContext) -> None:
     """Append one control.conformed_batches row per conformed batch (deltalake, no Spark)."""
-    import pyarrow as pa
-
-    from citybrain.lake import arrow_io
-
-    rows = [{"resource": name, "batch_id": bid, **acc, "conformed_at": ctx.now}
+    at = ctx.now.replace(tzinfo=dt.UTC)
+    rows = [{"resource": name, "batch_id": bid, **acc, "conformed_at": at}
             for name, res in results.items() for bid, acc in res["batches"].items()]
-    if not rows:
-        return
-    kinds = {"string": pa.string(), "long": pa.int64(), "timestamp": pa.timestamp("us", "UTC")}
-    schema = pa.schema([pa.field(n, kinds[k]) for n, k in CONFORMED_COLUMNS])
-    for r in rows:
-        r["conformed_at"] = r["conformed_at"].replace(tzinfo=dt.UTC)
-    arrow_io.append_arrow(CONFORMED_TABLE, pa.Table.from_pylist(rows, schema), settings=ctx.settings)
+    if rows:
+        _append_control(CONFORMED_TABLE, rows, CONFORMED_COLUMNS, ctx.settings)
 
 
 def is_small_run(pending: dict[str, list[PendingBatch]]) -> bool:
