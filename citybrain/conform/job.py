@@ -207,6 +207,21 @@ def checkpointed(df: DataFrame) -> DataFrame:
     return df.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
 
 
+def release(df: DataFrame) -> None:
+    """Free what ``cached`` or ``checkpointed`` holds, now. ``DataFrame.unpersist`` leaves a local checkpoint's
+    blocks in place: they belong to the checkpointed RDD, which Spark's context cleaner drops only after a JVM
+    garbage collection finds it unreferenced, and the checkpoint of a resource's rows lives long enough to be
+    in the old generation, collected rarely. A long run then leaves storage memory full of dead checkpoints that
+    the next caches must evict, spilling each to disk first (MEMORY_AND_DISK)."""
+    df.unpersist()
+    jdf = getattr(df, "_jdf", None)  # None on a Spark Connect session, whose server releases it
+    if jdf is None:
+        return
+    plan = jdf.queryExecution().analyzed()
+    if plan.getClass().getSimpleName() == "LogicalRDD":
+        plan.rdd().unpersist(False)
+
+
 def _retry(what: str, fn) -> None:
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
@@ -265,6 +280,8 @@ def write_side_rows(ctx: RunContext) -> float:
     for table, parts in ctx.side_rows.items():
         predicate = " OR ".join(p for _, p in parts)
         _replace_slice(spark_io.union_all([df for df, _ in parts]), table, predicate, ctx, ["resource"])
+        for df, _ in parts:
+            release(df)
     ctx.side_rows.clear()
     return round(time.perf_counter() - started, 2)
 
@@ -428,7 +445,7 @@ def conform_resource(resource: ResourceDef, batches: list[PendingBatch], ctx: Ru
             written = write_events(silver, resource, ctx)
         laps.lap("silver_write")
     finally:
-        classified.unpersist()
+        release(classified)
     totals = {k: sum(a[k] for a in accounting.values())
               for k in ("rows_in", "rows_silver", "rows_quarantined", "rows_duplicate")}
     log.info("silver.%s: %d batch(es), %s, %d row(s) upserted (%.1fs)", resource.name, len(ids), totals, written,

@@ -13,12 +13,31 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 log = logging.getLogger(__name__)
 
 
+def dependants(waits: dict[str, set[str]]) -> dict[str, int]:
+    """For each name, how many names wait for it, directly or through others."""
+    below: dict[str, set[str]] = {n: set() for n in waits}
+    changed = True
+    while changed:  # transitive closure; the graphs are a catalogue's few dozen resources
+        changed = False
+        for name, needs in waits.items():
+            for need in needs:
+                grown = below[need] | {name} | below[name]
+                if grown != below[need]:
+                    below[need] = grown
+                    changed = True
+    return {n: len(b - {n}) for n, b in below.items()}
+
+
 def run_ordered(names: list[str], deps: dict[str, Iterable[str]], fn: Callable[[str], object],
                 workers: int = 3) -> dict[str, object]:
     """fn(name) for every name, at most ``workers`` at a time, each after its deps (names not listed are
     ignored); returns {name: result}. The first failure stops new work and is raised when running work ends."""
     todo = list(names)
     waits = {n: {d for d in deps.get(n, ()) if d in todo and d != n} for n in todo}
+    # items others wait on (directly or not) first: a long chain of dependants started late is run one by one
+    # at the end while workers idle (a day's pop_household -> pop_resident -> pop_birth); ties keep the given order
+    weight = dependants(waits)
+    todo.sort(key=lambda n: (-weight[n], names.index(n)))
     results: dict[str, object] = {}
     if workers <= 1:
         for name in todo:

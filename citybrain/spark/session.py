@@ -42,6 +42,13 @@ def _base_conf(settings: Settings) -> dict[str, str]:
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
+        # Spark keeps every query's plan graph and every stage's and task's figures for its UI in driver memory
+        # even with the UI off (by default up to 1,000 queries and 100,000 tasks): after a full conform run, its
+        # wide plans stay in the heap of the process (the bench's, a notebook's). The UI is off: keep a few.
+        "spark.sql.ui.retainedExecutions": "50",
+        "spark.ui.retainedJobs": "200",
+        "spark.ui.retainedStages": "200",
+        "spark.ui.retainedTasks": "5000",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG4J_CONF} -XX:+UseG1GC",
     }

@@ -377,10 +377,18 @@ def test_a_run_writes_quarantine_and_duplicates_in_one_commit_each_and_its_rerun
         d = table(spark, settings, "silver.superseded_duplicates").select("resource", "row_number", "kept_row_number")
         return sorted(tuple(r) for r in q.collect()), sorted(tuple(r) for r in d.collect())
 
+    def held_rdds() -> set[int]:
+        """Persisted RDDs (caches, checkpoints) other than Delta's cached table states."""
+        rdds = spark.sparkContext._jsc.getPersistentRDDs()
+        return {int(i) for i in rdds.keySet() if "Delta Table State" not in str(rdds.get(i).name())}
+
     expected = ([("pop_resident", 3, "conform.id_number.check_char"), ("si_insured", 3, "conform.id_number.check_char")],
                 [("pop_resident", 2, 1), ("si_insured", 2, 1)])
+    held = held_rdds()
     run = run_conform(["pop_resident", "si_insured"], settings=settings, workers=2, now=TS.combine(D1, dt.time(23)))
     assert run["side_rows_seconds"] >= 0
+    # the checkpoints of each resource's rows and of its side rows are freed, not left for a JVM GC to find
+    assert held_rdds() <= held, sorted(held_rdds() - held)
     assert side_rows() == expected
     quarantine_commits, duplicate_commits = commits("quarantine.rejected_rows"), commits("silver.superseded_duplicates")
     # the empty table made before resources run in parallel, then the run's one write of both resources' rows
