@@ -200,8 +200,10 @@ def cached(df: DataFrame) -> DataFrame:
 def checkpointed(df: DataFrame) -> DataFrame:
     """Compute a DataFrame once and cut its plan: the row pipeline is one very wide projection, and every
     DataFrame built on top of it (accounting, quarantine, duplicates, the SCD2 plan, the MERGE) would analyse
-    that whole plan again, seconds of driver time each. A local checkpoint (executor memory, spilling to
-    disk) holds the rows instead; unlike a cache it is dropped once nothing refers to it."""
+    that whole plan again, seconds of driver time each. The same holds for every frame a write reads several
+    times (the SCD2 plan and its counts, an entity's joined copies, discrepancies and shares, each a union
+    over the copies): a day's run, with few rows, spent most of its time planning them over and over. A local
+    checkpoint (executor memory, spilling to disk) holds the rows instead; ``release`` frees it once used up."""
     from pyspark import StorageLevel
 
     return df.localCheckpoint(eager=True, storageLevel=StorageLevel.MEMORY_AND_DISK)
@@ -354,8 +356,8 @@ def write_history(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext
         spark_io.overwrite(changes, table, settings=ctx.settings)
         return _written_rows(ctx, table)
     # the touched keys' stored versions, read once (the plan joins them three ways)
-    touched = cached(scd2.touched(existing, incoming, resource))
-    changes = cached(scd2.plan(incoming, touched, resource, flag_history=True))
+    touched = checkpointed(scd2.touched(existing, incoming, resource))
+    changes = checkpointed(scd2.plan(incoming, touched, resource, flag_history=True))
     try:
         counts = _counts_by(changes, scd2.HAD_HISTORY)
         laps.lap("scd2_plan")
@@ -366,8 +368,8 @@ def write_history(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext
             _append(rows.drop(scd2.NEW), table, ctx)
         return sum(counts.values())
     finally:
-        changes.unpersist()
-        touched.unpersist()
+        release(changes)
+        release(touched)
 
 
 def write_events(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext) -> int:
@@ -380,7 +382,7 @@ def write_events(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext)
         spark_io.overwrite(events.rows(silver_rows, resource), table, settings=ctx.settings,
                            partition_by=[events.EVENT_DATE])
         return _written_rows(ctx, table)
-    rows = cached(events.rows(silver_rows, resource))
+    rows = checkpointed(events.rows(silver_rows, resource))
     try:
         per_date = rows.groupBy(events.EVENT_DATE).count().collect()  # one job: the dates to prune and the count
         if not per_date:
@@ -390,7 +392,7 @@ def write_events(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext)
                 "WHEN NOT MATCHED THEN INSERT *"))
         return sum(r[1] for r in per_date)
     finally:
-        rows.unpersist()
+        release(rows)
 
 
 def _written_rows(ctx: RunContext, table: str) -> int:
@@ -527,7 +529,7 @@ def refresh_entity(entity: EntityDef, ctx: RunContext) -> dict:
     started = time.perf_counter()
     keys = None if first_build else _touched_keys(entity, ctx)
     if keys is not None:
-        keys = cached(keys)
+        keys = checkpointed(keys)
     frames = {}
     for res in entity.authority_resources:
         if res in authorities:
@@ -547,7 +549,7 @@ def refresh_entity(entity: EntityDef, ctx: RunContext) -> dict:
               "golden_seconds": round(time.perf_counter() - started, 2)}
     result.update(verify_entity(entity, keys, ctx))
     if keys is not None:
-        keys.unpersist()
+        release(keys)
     return result
 
 
@@ -566,7 +568,7 @@ def write_golden(built: DataFrame, entity: EntityDef, keys: DataFrame | None, ct
     stored = _only(spark_io.read_table(ctx.spark, gtable, settings=ctx.settings), entity.key, keys)
     was = stored.select(F.col(entity.key).alias("_was_key"), *[F.col(c).alias(f"_was_{c}") for c in columns])
     same = reduce(lambda a, b: a & b, [F.col(c).eqNullSafe(F.col(f"_was_{c}")) for c in columns])
-    changed = cached(built.join(was, F.col(entity.key) == F.col("_was_key"), "left")
+    changed = checkpointed(built.join(was, F.col(entity.key) == F.col("_was_key"), "left")
                      .where(F.col("_was_key").isNull() | ~same)
                      .select(*built.columns, F.col("_was_key").isNotNull().alias("_stored")))
     try:
@@ -578,7 +580,7 @@ def write_golden(built: DataFrame, entity: EntityDef, keys: DataFrame | None, ct
             _append(rows, gtable, ctx)
         return sum(counts.values())
     finally:
-        changed.unpersist()
+        release(changed)
 
 
 def _empty_like(resource: str, ctx: RunContext) -> DataFrame:
@@ -643,14 +645,14 @@ def verify_entity(entity: EntityDef, keys: DataFrame | None, ctx: RunContext) ->
     started = time.perf_counter()
     gold_table = spark_io.read_table(spark, golden.golden_table(entity.name), settings=settings)
     # the touched keys' golden records, read once for all the copies (the whole table on a first build)
-    gold = _only(gold_table, entity.key, keys) if keys is None else cached(_only(gold_table, entity.key, keys))
+    gold = _only(gold_table, entity.key, keys) if keys is None else checkpointed(_only(gold_table, entity.key, keys))
     share_keys = keys if keys is not None and _has_shares(entity, ctx) else None
     found, shares, bases = [], [], []
     for copy_res in copies:
         res = ctx.catalog.resource(copy_res)
         pairs = verify.copy_pairs(entity, copy_res, ctx.catalog)
         rows = verify.copy_rows(_copy_current(res, entity, keys, ctx), entity, copy_res, pairs)
-        base = cached(verify.joined(gold, rows, entity, pairs))
+        base = checkpointed(verify.joined(gold, rows, entity, pairs))
         bases.append(base)
         found.append(verify.discrepancies(base, entity, copy_res, pairs, ctx.catalog, ctx.now))
         if share_keys is None and keys is not None:  # shares missing: this run computes every key's
@@ -668,7 +670,7 @@ def verify_entity(entity: EntityDef, keys: DataFrame | None, ctx: RunContext) ->
         figures["agreement_seconds"] = round(time.perf_counter() - started, 2)
     finally:
         for base in [*bases, gold]:
-            base.unpersist()
+            release(base)
     return figures
 
 
@@ -680,9 +682,9 @@ def write_agreement_shares(new: DataFrame, entity: EntityDef, copies: list[str],
     (written the other way round, the re-run would find no share moving and keep stale rates)."""
     from citybrain.conform import verify
 
-    new = cached(new)
-    old = None if keys is None else cached(stored_shares(entity, keys, ctx))
-    changes = None if old is None else cached(share_changes(new, old))
+    new = checkpointed(new)
+    old = None if keys is None else checkpointed(stored_shares(entity, keys, ctx))
+    changes = None if old is None else checkpointed(share_changes(new, old))
     try:
         ops = {} if changes is None else _counts_by(changes, "_op")
         moved = -1 if changes is None else sum(ops.values())
@@ -699,7 +701,7 @@ def write_agreement_shares(new: DataFrame, entity: EntityDef, copies: list[str],
     finally:
         for df in (new, old, changes):
             if df is not None:
-                df.unpersist()
+                release(df)
 
 
 _SUMS_LOCK = threading.Lock()  # entities mark in parallel; the first mark creates the table
@@ -751,15 +753,15 @@ def _shares_after(new: DataFrame, old: DataFrame | None, entity: EntityDef, ctx:
 
 def write_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> int:
     """Replace the entity's discrepancies of the touched keys; unchanged ones keep their detected_at."""
-    new = cached(new)
+    new = checkpointed(new)
     try:
         return _replace_discrepancies(new, entity, keys, ctx)
     finally:
-        new.unpersist()
+        release(new)
 
 
 def _replace_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | None, ctx: RunContext) -> int:
-    """write_discrepancies' work on the cached rows (counted, then diffed against the stored ones)."""
+    """write_discrepancies' work on the checkpointed rows (counted, then diffed against the stored ones)."""
     from pyspark.sql import functions as F
 
     from citybrain.lake import spark_io
@@ -774,7 +776,7 @@ def _replace_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | 
         old = old.join(keys, F.col("entity_key") == F.col("_key"), "left_semi")
     gone = old.join(new.select("_disc_id"), "_disc_id", "left_anti").withColumn("_op", F.lit("delete"))
     added = new.join(old.select("_disc_id"), "_disc_id", "left_anti").withColumn("_op", F.lit("insert"))
-    changes = cached(gone.unionByName(added))
+    changes = checkpointed(gone.unionByName(added))
     try:
         ops = _counts_by(changes, "_op")
         if ops.get("delete"):
@@ -786,7 +788,7 @@ def _replace_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | 
         elif ops.get("insert"):  # new discrepancies only: appended, no MERGE scan of the entity's rows
             _append(changes.drop("_op"), table, ctx)
     finally:
-        changes.unpersist()
+        release(changes)
     return n
 
 
