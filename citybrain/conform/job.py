@@ -190,13 +190,6 @@ def entity_phase(session: SparkSession) -> SparkSession:
     return session
 
 
-def cached(df: DataFrame) -> DataFrame:
-    """Persist a DataFrame that feeds several actions; the first action computes it (no extra count job)."""
-    from pyspark import StorageLevel
-
-    return df.persist(StorageLevel.MEMORY_AND_DISK)
-
-
 def checkpointed(df: DataFrame) -> DataFrame:
     """Compute a DataFrame once and cut its plan: the row pipeline is one very wide projection, and every
     DataFrame built on top of it (accounting, quarantine, duplicates, the SCD2 plan, the MERGE) would analyse
@@ -210,7 +203,7 @@ def checkpointed(df: DataFrame) -> DataFrame:
 
 
 def release(df: DataFrame) -> None:
-    """Free what ``cached`` or ``checkpointed`` holds, now. ``DataFrame.unpersist`` leaves a local checkpoint's
+    """Free what ``checkpointed`` holds, now. ``DataFrame.unpersist`` leaves a local checkpoint's
     blocks in place: they belong to the checkpointed RDD, which Spark's context cleaner drops only after a JVM
     garbage collection finds it unreferenced, and the checkpoint of a resource's rows lives long enough to be
     in the old generation, collected rarely. A long run then leaves storage memory full of dead checkpoints that
@@ -569,8 +562,8 @@ def write_golden(built: DataFrame, entity: EntityDef, keys: DataFrame | None, ct
     was = stored.select(F.col(entity.key).alias("_was_key"), *[F.col(c).alias(f"_was_{c}") for c in columns])
     same = reduce(lambda a, b: a & b, [F.col(c).eqNullSafe(F.col(f"_was_{c}")) for c in columns])
     changed = checkpointed(built.join(was, F.col(entity.key) == F.col("_was_key"), "left")
-                     .where(F.col("_was_key").isNull() | ~same)
-                     .select(*built.columns, F.col("_was_key").isNotNull().alias("_stored")))
+                           .where(F.col("_was_key").isNull() | ~same)
+                           .select(*built.columns, F.col("_was_key").isNotNull().alias("_stored")))
     try:
         counts = _counts_by(changed, "_stored")
         rows = changed.drop("_stored")

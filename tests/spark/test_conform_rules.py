@@ -466,7 +466,7 @@ def test_classify_quarantines_a_rejected_record_once_and_lists_its_copies_as_dup
 
     from citybrain.conform import rows
     from citybrain.conform.catalog import load_catalog
-    from citybrain.conform.job import cached
+    from citybrain.conform.job import checkpointed
 
     cat = load_catalog()
     res = cat.resource("pop_resident")
@@ -476,8 +476,8 @@ def test_classify_quarantines_a_rejected_record_once_and_lists_its_copies_as_dup
              bad, {**bad, "updated_at": "2026-11-01 09:00:00"},  # a rejected record, then its later version
              {**base, "id_number": None}, {**base, "id_number": None, "name": "李四"}]  # two rows without a key
     bronze = _bronze(cspark, res, batch)
-    # persisted, as the job does: the outputs below are four plans over one classification
-    classified = cached(rows.classify(rows.transform(bronze, res, cat), res))
+    # checkpointed, as the job does: the outputs below are four plans over one classification
+    classified = checkpointed(rows.classify(rows.transform(bronze, res, cat), res))
     now = dt.datetime(2026, 11, 1, 12)
     assert sorted(r["_row_number"] for r in rows.silver_rows(classified, res).collect()) == [1]
     assert sorted(r["row_number"] for r in rows.quarantine_rows(classified, res, now).collect()) == [4, 5, 6]
