@@ -407,8 +407,15 @@ def conform_resource(resource: ResourceDef, batches: list[PendingBatch], ctx: Ru
     ids = [b.batch_id for b in batches]
     laps = Laps()
     bronze = read_bronze(resource, batches, ctx)
-    conformed = rows.transform(bronze, resource, ctx.catalog, reference_keys(resource, ctx))
-    classified = checkpointed(rows.classify(conformed, resource))
+    refs = reference_keys(resource, ctx)
+    conformed = rows.transform(bronze, resource, ctx.catalog)
+    held = checkpointed(conformed) if refs else None  # computed once, not again for each reference's values
+    try:
+        classified = checkpointed(rows.classify(rows.check_references(
+            conformed if held is None else held, resource, refs), resource))
+    finally:
+        if held is not None:
+            release(held)
     laps.lap("rows")
     try:
         counted = {r["_batch_id"]: r.asDict() for r in rows.accounting(classified).collect()}

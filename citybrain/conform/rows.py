@@ -78,9 +78,15 @@ def transform(bronze: DataFrame, resource: ResourceDef, catalog: ConformCatalog,
     df = cast.transform(df, resource)
     df = df.withColumn("_as_of", _as_of(resource))
     df = validate.transform(df, resource, catalog)
-    if ref_keys:
-        df = validate.with_reference_checks(df, resource, ref_keys)
-    return df.withColumn(dedupe.SOURCE_TS, _source_ts(resource)).withColumn(RECORD_KEY, record_key(resource))
+    df = df.withColumn(dedupe.SOURCE_TS, _source_ts(resource)).withColumn(RECORD_KEY, record_key(resource))
+    return check_references(df, resource, ref_keys)
+
+
+def check_references(conformed: DataFrame, resource: ResourceDef, ref_keys: dict[str, DataFrame] | None) -> DataFrame:
+    """The ``references`` rules, last: each joins the rows with the values the batch refers to, so a job
+    holding the conformed rows (a checkpoint) first computes the wide pipeline once instead of once per
+    reference (the join's side of the batch's distinct values is built from the same rows)."""
+    return validate.with_reference_checks(conformed, resource, ref_keys) if ref_keys else conformed
 
 
 VALID = "_valid"
