@@ -41,6 +41,9 @@ CONFORMED_COLUMNS = (("resource", "string"), ("batch_id", "string"), ("rows_in",
                      ("rows_quarantined", "long"), ("rows_duplicate", "long"), ("conformed_at", "timestamp"))
 TOUCHED_KEYS_LIMIT = 200_000  # silver rows of a resource up to which the run keeps its entity keys in memory
 INTERPRETED_ROWS = 200_000  # bronze rows of a run up to which its expressions are interpreted, not compiled
+# distinct values of a reference rule up to which a small run looks them up in the referenced tables directly
+# (a filtered Arrow scan of one column) instead of joining the rows with every value those tables hold
+LOOKUP_VALUES = 20_000
 DEFAULT_WORKERS = 3  # resources in flight at once (2-core machine: overlaps driver latency)
 WRITE_ATTEMPTS = 4  # quarantine is shared with ingestion: a concurrent commit on the same resource is retried
 
@@ -68,6 +71,7 @@ class RunContext:
     # resource -> key item -> the entity keys of the run's silver rows (None: too many, read them back)
     touched: dict[str, dict[str, set[str]] | None] = field(default_factory=dict)
     pending: dict[str, list[PendingBatch]] = field(default_factory=dict)  # resource -> batches of this run
+    small: bool = False  # a small run (``is_small_run``): reference values are looked up, see ``LOOKUP_VALUES``
     # table -> (rows, slice predicate) of each resource, written together once the resource phase is done
     side_rows: dict[str, list[tuple[DataFrame, str]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -112,38 +116,54 @@ def _append_control(table: str, rows: list[dict], columns, settings: Settings) -
     arrow_io.append_arrow(table, pa.Table.from_pylist(rows, schema), settings=settings)
 
 
-def conformed_batch_ids(resource: str, settings: Settings) -> set[str]:
-    return {r["batch_id"] for r in _control_rows(CONFORMED_TABLE, settings, ["resource", "batch_id"], resource=resource)}
+def conformed_batch_ids(settings: Settings) -> dict[str, set[str]]:
+    """resource -> ids of its batches conformed so far (one read of the control log for every resource)."""
+    out: dict[str, set[str]] = {}
+    for r in _control_rows(CONFORMED_TABLE, settings, ["resource", "batch_id"]):
+        out.setdefault(r["resource"], set()).add(r["batch_id"])
+    return out
 
 
-def loaded_batches(resource: str, settings: Settings) -> dict[str, tuple[dt.date, int | None]]:
-    """batch id -> (batch date, rows loaded) of every batch in bronze: from the ingestion audit, else from the
-    table itself (rows unknown)."""
+def loaded_batches(resources: list[str], settings: Settings) -> dict[str, dict[str, tuple[dt.date, int | None]]]:
+    """resource -> batch id -> (batch date, rows loaded) of every batch in its bronze table: from the ingestion
+    audit (read once for all the resources), else from the table itself (rows unknown)."""
     from citybrain.lake import arrow_io
 
-    if not arrow_io.table_exists(bronze_table(resource), settings):
-        return {}
-    audit = _control_rows(BATCHES_TABLE, settings, ["resource", "batch_id", "logical_date", "rows_loaded", "status"],
-                          resource=resource)
-    loaded = {r["batch_id"]: (r["logical_date"], r["rows_loaded"]) for r in audit if r["status"] == "loaded"}
-    if loaded:
-        return loaded
-    # bronze written without the audit (tests, hand-made lakes): two narrow columns of the table
-    data = arrow_io.arrow_dataset(bronze_table(resource), settings=settings).to_table(
-        columns=["_batch_id", "_batch_date"])
-    return {b: (d, None) for b, d in zip(data["_batch_id"].to_pylist(), data["_batch_date"].to_pylist(), strict=True)}
+    audit: dict[str, dict[str, tuple[dt.date, int | None]]] = {}
+    for r in _control_rows(BATCHES_TABLE, settings, ["resource", "batch_id", "logical_date", "rows_loaded", "status"]):
+        if r["status"] == "loaded":
+            audit.setdefault(r["resource"], {})[r["batch_id"]] = (r["logical_date"], r["rows_loaded"])
+    out = {}
+    for resource in resources:
+        if not arrow_io.table_exists(bronze_table(resource), settings):
+            continue
+        if audit.get(resource):
+            out[resource] = audit[resource]
+            continue
+        # bronze written without the audit (tests, hand-made lakes): two narrow columns of the table
+        data = arrow_io.arrow_dataset(bronze_table(resource), settings=settings).to_table(
+            columns=["_batch_id", "_batch_date"])
+        out[resource] = {b: (d, None) for b, d in zip(data["_batch_id"].to_pylist(), data["_batch_date"].to_pylist(),
+                                                      strict=True)}
+    return out
 
 
-def pending_batches(resource: str, settings: Settings, until: dt.date | None = None,
-                    rerun: list[dt.date] | None = None) -> list[PendingBatch]:
-    """Bronze batches of a resource not yet conformed (up to ``until``), oldest first; batches of the
-    ``rerun`` dates are conformed again even when they were (a re-run changes nothing but the audit)."""
-    done = conformed_batch_ids(resource, settings)
+def pending_batches(resources: list[str], settings: Settings, until: dt.date | None = None,
+                    rerun: list[dt.date] | None = None) -> dict[str, list[PendingBatch]]:
+    """Per resource (those with any), its bronze batches not yet conformed (up to ``until``), oldest first;
+    batches of the ``rerun`` dates are conformed again even when they were (a re-run changes nothing but the
+    audit). The control logs are read once for all the resources: their cost follows the logs, not the
+    catalogue times the logs."""
+    done = conformed_batch_ids(settings)
     again = set(rerun or ())
-    out = [PendingBatch(resource, bid, day, bid in done, rows)
-           for bid, (day, rows) in loaded_batches(resource, settings).items()
-           if (bid not in done or day in again) and (until is None or day <= until)]
-    return sorted(out, key=lambda b: (b.batch_date, b.batch_id))
+    out = {}
+    for resource, loaded in loaded_batches(resources, settings).items():
+        ids = done.get(resource, set())
+        batches = [PendingBatch(resource, bid, day, bid in ids, rows) for bid, (day, rows) in loaded.items()
+                   if (bid not in ids or day in again) and (until is None or day <= until)]
+        if batches:
+            out[resource] = sorted(batches, key=lambda b: (b.batch_date, b.batch_id))
+    return out
 
 
 # -- Spark helpers ----------------------------------------------------------------------------
@@ -288,11 +308,15 @@ def _in_list(values) -> str:
 # -- one resource -----------------------------------------------------------------------------
 
 
-def reference_keys(resource: ResourceDef, ctx: RunContext) -> dict[str, DataFrame]:
+def reference_keys(resource: ResourceDef, ctx: RunContext,
+                   values: dict[str, list[str]] | None = None) -> dict[str, DataFrame]:
     """For each `references: r.i` of the resource, the values r holds: its silver rows, the keys its rows
     were quarantined under, and its bronze batches of this run (a row pointing to a record its department
     sent, however faulty or not yet conformed, e.g. across the geo_address <-> geo_building cycle, is no orphan).
-    """
+
+    ``values`` (reference -> the distinct values the batch holds, see ``batch_values``): of silver and
+    quarantine only those values are read, looked up through deltalake (one column, filtered), instead of
+    every value those tables hold."""
     from pyspark.sql import functions as F
 
     from citybrain.conform import standardise
@@ -305,10 +329,16 @@ def reference_keys(resource: ResourceDef, ctx: RunContext) -> dict[str, DataFram
             continue
         ref_res, ref_item = it.references.split(".", 1)
         target = ctx.catalog.resources.get(ref_res)
-        parts = []
+        wanted = (values or {}).get(it.references)
+        by_key = target is not None and list(target.primary_key) == [ref_item]
+        parts, known = [], []
         if spark_io.table_exists(ctx.spark, silver_table(ref_res), ctx.settings):
-            parts.append(spark_io.read_table(ctx.spark, silver_table(ref_res), settings=ctx.settings).select(
-                F.col(ref_item).cast("string").alias("_ref_value")))
+            if wanted is not None:
+                known += lake_values(silver_table(ref_res), ref_item, wanted, ctx)
+                parts.append(None)  # the values found, added below
+            else:
+                parts.append(spark_io.read_table(ctx.spark, silver_table(ref_res), settings=ctx.settings).select(
+                    F.col(ref_item).cast("string").alias("_ref_value")))
         if target and ctx.pending.get(ref_res) and target.has_item(ref_item):
             std = standardise.item_expr(f"CAST({col(ref_item)} AS STRING)", target.item(ref_item), ctx.catalog)
             parts.append(read_bronze(target, ctx.pending[ref_res], ctx).select(to_column(std, "_ref_value")))
@@ -316,13 +346,60 @@ def reference_keys(resource: ResourceDef, ctx: RunContext) -> dict[str, DataFram
             log.warning("silver.%s: rule %s of item %s not checked: %s has no rows yet", resource.name,
                         it.references, it.name, ref_res)
             continue
-        if target and list(target.primary_key) == [ref_item] and spark_io.table_exists(
-                ctx.spark, QUARANTINE_TABLE, ctx.settings):
+        if by_key and wanted is not None:
+            known += lake_values(QUARANTINE_TABLE, "record_key", wanted, ctx, resource=ref_res)
+        elif by_key and spark_io.table_exists(ctx.spark, QUARANTINE_TABLE, ctx.settings):
             parts.append(spark_io.read_table(ctx.spark, QUARANTINE_TABLE, settings=ctx.settings).where(
                 (F.col("resource") == ref_res) & F.col("record_key").isNotNull()).select(
                 F.col("record_key").alias("_ref_value")))
+        if wanted is not None:
+            parts = [p for p in parts if p is not None] + [_values_frame(known, ctx)]
         out[it.references] = spark_io.union_all(parts)
     return out
+
+
+def batch_values(held: DataFrame, resource: ResourceDef, limit: int = LOOKUP_VALUES) -> dict[str, list[str]]:
+    """Per reference of the resource, the distinct values its items hold in the run's rows; a reference with
+    more than ``limit`` of them is left out (joined with the referenced tables instead)."""
+    from pyspark.sql import functions as F
+
+    out: dict[str, set[str]] = {}
+    too_many = set()
+    for it in resource.items:
+        if not it.references or it.references in too_many:
+            continue
+        found = [r[0] for r in held.select(F.col(it.name).cast("string")).where(F.col(it.name).isNotNull())
+                 .distinct().limit(limit + 1).collect()]
+        if len(found) > limit:
+            too_many.add(it.references)
+            out.pop(it.references, None)
+        else:
+            out.setdefault(it.references, set()).update(found)
+    return {ref: sorted(v) for ref, v in out.items()}
+
+
+def lake_values(table: str, column: str, values: list[str], ctx: RunContext, **equals) -> list[str]:
+    """Those of ``values`` a lake table's column holds (where the ``equals`` columns hold their values): a
+    filtered scan of the table's files through deltalake, no Spark job; [] before the table's first write."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from citybrain.lake import arrow_io
+
+    if not values or not arrow_io.table_exists(table, ctx.settings):
+        return []
+    where = pc.field(column).cast(pa.string()).isin(pa.array(values, pa.string()))
+    for name, value in equals.items():
+        where = where & (pc.field(name) == value)
+    found = arrow_io.arrow_dataset(table, settings=ctx.settings).to_table(columns=[column], filter=where)
+    return found.column(column).cast(pa.string()).unique().to_pylist()
+
+
+def _values_frame(values: list[str], ctx: RunContext) -> DataFrame:
+    import pandas as pd
+
+    return ctx.spark.createDataFrame(pd.DataFrame({"_ref_value": sorted(set(values))}, dtype=object),
+                                     "_ref_value string")
 
 
 def read_bronze(resource: ResourceDef, batches: list[PendingBatch], ctx: RunContext) -> DataFrame:
@@ -407,10 +484,12 @@ def conform_resource(resource: ResourceDef, batches: list[PendingBatch], ctx: Ru
     ids = [b.batch_id for b in batches]
     laps = Laps()
     bronze = read_bronze(resource, batches, ctx)
-    refs = reference_keys(resource, ctx)
     conformed = rows.transform(bronze, resource, ctx.catalog)
-    held = checkpointed(conformed) if refs else None  # computed once, not again for each reference's values
+    # computed once, not again for each reference's values
+    held = checkpointed(conformed) if any(it.references for it in resource.items) else None
     try:
+        refs = {} if held is None else reference_keys(
+            resource, ctx, batch_values(held, resource) if ctx.small else None)
         classified = checkpointed(rows.classify(rows.check_references(
             conformed if held is None else held, resource, refs), resource))
     finally:
@@ -954,15 +1033,11 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
     unknown = (wanted or set()) - set(catalog.resources)
     if unknown:
         raise KeyError(f"unknown resource(s) {sorted(unknown)}: not in the catalogue {catalog.root}")
-    pending = {}
-    for name in catalog.conform_order():
-        if wanted is None or name in wanted:
-            batches = pending_batches(name, settings, until, again)
-            if batches:
-                pending[name] = batches
+    pending = pending_batches([n for n in catalog.conform_order() if wanted is None or n in wanted], settings,
+                              until, again)
     small = is_small_run(pending)
     session = conform_session(spark or get_spark(settings), interpreted=small)
-    ctx = RunContext(session, catalog, settings, now or utcnow(), pending=pending)
+    ctx = RunContext(session, catalog, settings, now or utcnow(), pending=pending, small=small)
     order = [n for n in catalog.conform_order() if n in ctx.pending]
     # a resource waits for the resources it references that come before it (cycles are broken there)
     position = {n: i for i, n in enumerate(catalog.conform_order())}

@@ -435,3 +435,23 @@ def test_a_run_cut_off_after_both_agreement_writes_is_marked_done_by_its_rerun(s
     rates = {(r[0], r[1]): (r[2], r[3]) for r in table(spark, settings, "silver.agreement_rates").where(
         "entity = 'person' AND compared > 0").select(*group, "compared", "agreed").collect()}
     assert rates == summed
+
+
+def test_a_small_run_looks_reference_values_up_and_finds_what_the_join_finds(spark, lake):
+    """pop_death.id_number references pop_resident: a small run reads only the batch's values of silver and
+    quarantine (through deltalake); they must be those the join with every stored value finds."""
+    from citybrain.conform.catalog import load_catalog
+    from citybrain.conform.job import RunContext, batch_values, reference_keys, utcnow
+
+    settings, _ = lake
+    catalog = load_catalog()
+    death = catalog.resource("pop_death")
+    ctx = RunContext(spark, catalog, settings, utcnow())
+    wrong = pid("37060219700101003")[:17] + "0"  # quarantined on day 1: sent, so no orphan
+    batch = spark.createDataFrame([(A,), (C,), (C,), (wrong,), (D,), (None,)], "id_number string")
+    values = batch_values(batch, death)
+    assert values == {"pop_resident.id_number": sorted([A, C, D, wrong])}
+    looked = {r[0] for r in reference_keys(death, ctx, values)["pop_resident.id_number"].collect()}
+    joined = {r[0] for r in reference_keys(death, ctx)["pop_resident.id_number"].collect()}
+    assert looked == joined & set(values["pop_resident.id_number"]) == {A, C, wrong}  # D: si_insured only
+    assert batch_values(batch, death, limit=3) == {}  # too many values: the join instead
