@@ -485,11 +485,11 @@ def conform_resource(resource: ResourceDef, batches: list[PendingBatch], ctx: Ru
     laps = Laps()
     bronze = read_bronze(resource, batches, ctx)
     conformed = rows.transform(bronze, resource, ctx.catalog)
-    # computed once, not again for each reference's values
-    held = checkpointed(conformed) if any(it.references for it in resource.items) else None
+    # a small run computes its rows once, not again for each reference's values, and looks those values up;
+    # a large one would hold a second copy of millions of wide rows beside the classified ones
+    held = checkpointed(conformed) if ctx.small and any(it.references for it in resource.items) else None
     try:
-        refs = {} if held is None else reference_keys(
-            resource, ctx, batch_values(held, resource) if ctx.small else None)
+        refs = reference_keys(resource, ctx, None if held is None else batch_values(held, resource))
         classified = checkpointed(rows.classify(rows.check_references(
             conformed if held is None else held, resource, refs), resource))
     finally:
