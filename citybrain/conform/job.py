@@ -331,29 +331,28 @@ def reference_keys(resource: ResourceDef, ctx: RunContext,
         target = ctx.catalog.resources.get(ref_res)
         wanted = (values or {}).get(it.references)
         by_key = target is not None and list(target.primary_key) == [ref_item]
-        parts, known = [], []
-        if spark_io.table_exists(ctx.spark, silver_table(ref_res), ctx.settings):
-            if wanted is not None:
-                known += lake_values(silver_table(ref_res), ref_item, wanted, ctx)
-                parts.append(None)  # the values found, added below
-            else:
-                parts.append(spark_io.read_table(ctx.spark, silver_table(ref_res), settings=ctx.settings).select(
-                    F.col(ref_item).cast("string").alias("_ref_value")))
+        in_silver = spark_io.table_exists(ctx.spark, silver_table(ref_res), ctx.settings)
+        parts = []
         if target and ctx.pending.get(ref_res) and target.has_item(ref_item):
             std = standardise.item_expr(f"CAST({col(ref_item)} AS STRING)", target.item(ref_item), ctx.catalog)
             parts.append(read_bronze(target, ctx.pending[ref_res], ctx).select(to_column(std, "_ref_value")))
-        if not parts:  # the referenced resource has sent nothing yet: nothing to check against
+        if not in_silver and not parts:  # the referenced resource has sent nothing yet: nothing to check against
             log.warning("silver.%s: rule %s of item %s not checked: %s has no rows yet", resource.name,
                         it.references, it.name, ref_res)
             continue
-        if by_key and wanted is not None:
-            known += lake_values(QUARANTINE_TABLE, "record_key", wanted, ctx, resource=ref_res)
-        elif by_key and spark_io.table_exists(ctx.spark, QUARANTINE_TABLE, ctx.settings):
-            parts.append(spark_io.read_table(ctx.spark, QUARANTINE_TABLE, settings=ctx.settings).where(
-                (F.col("resource") == ref_res) & F.col("record_key").isNotNull()).select(
-                F.col("record_key").alias("_ref_value")))
-        if wanted is not None:
-            parts = [p for p in parts if p is not None] + [_values_frame(known, ctx)]
+        if wanted is not None:  # only the batch's values, looked up
+            known = lake_values(silver_table(ref_res), ref_item, wanted, ctx) if in_silver else []
+            if by_key:
+                known += lake_values(QUARANTINE_TABLE, "record_key", wanted, ctx, resource=ref_res)
+            parts.append(strings_frame(known, "_ref_value", ctx))
+        else:
+            if in_silver:
+                parts.append(spark_io.read_table(ctx.spark, silver_table(ref_res), settings=ctx.settings).select(
+                    F.col(ref_item).cast("string").alias("_ref_value")))
+            if by_key and spark_io.table_exists(ctx.spark, QUARANTINE_TABLE, ctx.settings):
+                parts.append(spark_io.read_table(ctx.spark, QUARANTINE_TABLE, settings=ctx.settings).where(
+                    (F.col("resource") == ref_res) & F.col("record_key").isNotNull()).select(
+                    F.col("record_key").alias("_ref_value")))
         out[it.references] = spark_io.union_all(parts)
     return out
 
@@ -392,14 +391,14 @@ def lake_values(table: str, column: str, values: list[str], ctx: RunContext, **e
     for name, value in equals.items():
         where = where & (pc.field(name) == value)
     found = arrow_io.arrow_dataset(table, settings=ctx.settings).to_table(columns=[column], filter=where)
-    return found.column(column).cast(pa.string()).unique().to_pylist()
+    return found.column(column).cast(pa.string()).to_pylist()
 
 
-def _values_frame(values: list[str], ctx: RunContext) -> DataFrame:
+def strings_frame(values, column: str, ctx: RunContext) -> DataFrame:
+    """A one-column string DataFrame of the distinct values (few: kept keys, looked-up values)."""
     import pandas as pd
 
-    return ctx.spark.createDataFrame(pd.DataFrame({"_ref_value": sorted(set(values))}, dtype=object),
-                                     "_ref_value string")
+    return ctx.spark.createDataFrame(pd.DataFrame({column: sorted(set(values))}, dtype=object), f"`{column}` string")
 
 
 def read_bronze(resource: ResourceDef, batches: list[PendingBatch], ctx: RunContext) -> DataFrame:
@@ -572,9 +571,7 @@ def _touched_keys(entity: EntityDef, ctx: RunContext) -> DataFrame | None:
         df = spark_io.read_table(ctx.spark, silver_table(res), settings=ctx.settings)
         parts.append(df.where(F.col("_batch_id").isin(*ids)).select(F.col(key_item).cast("string").alias("_key")))
     if from_memory:
-        import pandas as pd
-
-        parts.append(ctx.spark.createDataFrame(pd.DataFrame({"_key": sorted(kept)}, dtype=object), "_key string"))
+        parts.append(strings_frame(kept, "_key", ctx))
     if not parts:
         return None
     return spark_io.union_all(parts).where("_key IS NOT NULL").distinct()
