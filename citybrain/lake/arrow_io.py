@@ -93,16 +93,25 @@ def arrow_dataset(name: str | TableName, **kw) -> ds.Dataset:
     return snapshot_dataset(delta_table(name, **kw))
 
 
+def is_commit_file(file_name: str) -> bool:
+    """A Delta log entry that makes a version readable: a commit (00000000000000000003.json) or a checkpoint."""
+    stem = file_name.split(".", 1)[0]
+    return len(stem) == 20 and stem.isdigit() and (file_name.endswith(".json") or ".checkpoint." in file_name)
+
+
+def _has_commit(names: Iterable[str]) -> bool:
+    return any(is_commit_file(n) for n in names)
+
+
 def table_exists(name: str | TableName, settings: Settings | None = None) -> bool:
+    """Whether the table has a first commit. A `_delta_log/` without one (a writer killed between creating the
+    folder and committing version 0) is no table: readers would fail on it, and the next write creates it."""
     settings = settings or get_settings()
     uri = table_uri(name, settings)
     if settings.lake_is_local:
-        return Path(uri.removeprefix("file://"), "_delta_log").is_dir()
-    try:
-        delta_table(name, settings=settings)
-        return True
-    except Exception:
-        return False
+        log = Path(uri.removeprefix("file://"), "_delta_log")
+        return log.is_dir() and _has_commit(p.name for p in log.iterdir())
+    return bool(_s3_tables_with_commits([uri.split("://", 1)[1].rstrip("/")], settings))
 
 
 def list_tables(layers: Iterable[str] = LAYERS, settings: Settings | None = None) -> list[TableName]:
@@ -114,7 +123,8 @@ def list_tables(layers: Iterable[str] = LAYERS, settings: Settings | None = None
     for layer in layers:
         root = Path(settings.lake_uri.removeprefix("file://"), layer)
         if root.is_dir():
-            found += [TableName(layer, p.name) for p in sorted(root.iterdir()) if (p / "_delta_log").is_dir()]
+            found += [TableName(layer, p.name) for p in sorted(root.iterdir())
+                      if table_exists(TableName(layer, p.name), settings)]
     return found
 
 
@@ -136,7 +146,7 @@ def s3_filesystem(settings: Settings):
 
 
 def _list_s3_tables(layers: Iterable[str], settings: Settings) -> list[TableName]:
-    """Tables of an s3a:// lake: the layer prefixes' sub-prefixes that hold a _delta_log/."""
+    """Tables of an s3a:// lake: the layer prefixes' sub-prefixes whose _delta_log/ holds a commit."""
     from pyarrow import fs
 
     s3 = s3_filesystem(settings)
@@ -149,9 +159,22 @@ def _list_s3_tables(layers: Iterable[str], settings: Settings) -> list[TableName
             raise OSError(f"Cannot list {settings.lake_uri}/{layer} (endpoint {settings.s3_endpoint or 'AWS'}): "
                           f"{exc}") from exc
         tables = sorted(e.base_name for e in entries if e.type == fs.FileType.Directory)
-        logs = s3.get_file_info([f"{root}/{layer}/{t}/_delta_log" for t in tables])
-        found += [TableName(layer, t) for t, log in zip(tables, logs, strict=True) if log.type != fs.FileType.NotFound]
+        committed = set(_s3_tables_with_commits([f"{root}/{layer}/{t}" for t in tables], settings, s3))
+        found += [TableName(layer, t) for t in tables if f"{root}/{layer}/{t}" in committed]
     return found
+
+
+def _s3_tables_with_commits(prefixes: list[str], settings: Settings, s3=None) -> list[str]:
+    """The table prefixes (bucket/path, no scheme) whose _delta_log/ holds a commit or checkpoint."""
+    from pyarrow import fs
+
+    s3 = s3 or s3_filesystem(settings)
+    out = []
+    for prefix in prefixes:
+        entries = s3.get_file_info(fs.FileSelector(f"{prefix}/_delta_log", allow_not_found=True))
+        if _has_commit(e.base_name for e in entries):
+            out.append(prefix)
+    return out
 
 
 def duckdb_connect(

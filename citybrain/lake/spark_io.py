@@ -30,18 +30,18 @@ def _delta_path(uri: str) -> str:
 
 
 def table_exists(spark: SparkSession, name: str | TableName, settings: Settings | None = None) -> bool:
-    uri = table_uri(name, settings)
-    if _is_connect(spark):
-        from pyspark.errors import AnalysisException
+    """Whether the table has a first commit (see arrow_io.table_exists: a log folder alone is no table)."""
+    if not _is_connect(spark):
+        from citybrain.lake import arrow_io
 
-        try:
-            row = spark.sql(f"DESCRIBE DETAIL {_delta_path(uri)}").select("format").first()
-        except AnalysisException:  # no table there, or not a Delta table
-            return False
-        return row is not None and row[0] == "delta"
-    from delta.tables import DeltaTable
+        return arrow_io.table_exists(name, settings)
+    from pyspark.errors import AnalysisException
 
-    return DeltaTable.isDeltaTable(spark, uri)
+    try:
+        row = spark.sql(f"DESCRIBE DETAIL {_delta_path(table_uri(name, settings))}").select("format").first()
+    except AnalysisException:  # no table there, or not a Delta table
+        return False
+    return row is not None and row[0] == "delta"
 
 
 def read_table(
