@@ -38,6 +38,8 @@ def _measure(scale: float, out: Path, seed: int, faults: str) -> dict:
 
 def bench_generate(scale: float, seed: int = 42, faults: str = "0.02", out_dir: Path | None = None) -> dict:
     """Generate every source for one day at ``scale`` in a child process; time, CPU, peak RSS, volumes."""
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)  # a fresh CITYBRAIN_VAR_DIR has no bench/ yet
     tmp = Path(tempfile.mkdtemp(prefix="citybrain-bench-generate-", dir=out_dir))
     try:
         cmd = [sys.executable, "-m", "citybrain.sources.bench", "--scale", str(scale), "--seed", str(seed),

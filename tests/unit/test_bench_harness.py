@@ -25,3 +25,12 @@ def test_report_written_as_json_and_markdown(settings):
     assert payload["scale"] == 0.5 and payload["results"][0]["stage"] == "noop"
     assert "| noop |" in md.read_text()
     assert (settings.bench_dir / "latest-scale0.5.md").exists()
+
+
+def test_the_generate_stage_runs_on_a_fresh_var_dir(tmp_path):
+    from citybrain.sources.bench import bench_generate
+
+    fresh = tmp_path / "new-var" / "bench"  # nothing under new-var/ exists yet (was FileNotFoundError)
+    result = bench_generate(0.0005, out_dir=fresh)
+    assert result["resources"] > 0 and result["rows"] > 0
+    assert fresh.is_dir() and not any(fresh.iterdir())  # its scratch sources are removed afterwards
