@@ -17,6 +17,9 @@ from citybrain.catalog.lookup import ItemLookup
 ITEM_TYPES = ("C", "N", "Y", "D", "T", "L", "I", "F", "B", "M", "G")
 RESOURCE_CODE_RE = re.compile(r"^[1-3]\d{5}\d*/\d+$")
 SNAKE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# A file drop: relative and one folder deep (the provider's own, rules.py), lower-case names, one date wildcard;
+# no absolute path, '..', backslash or other glob character, so it can only match files in the department's folder.
+DROP_PATTERN_RE = re.compile(r"^(?P<folder>[a-z][a-z0-9_]*)/(?P<stem>[a-z][a-z0-9_]*)_\*\.(?P<ext>[a-z0-9]+)$")
 
 ShareType = Literal["无条件共享", "有条件共享", "不予共享"]
 OpenType = Literal["无条件开放", "有条件开放", "不予开放"]
@@ -49,10 +52,18 @@ def _ref(value: str) -> str:
     return value
 
 
+def _drop_pattern(value: str) -> str:
+    if not DROP_PATTERN_RE.match(value):
+        raise ValueError(f"file pattern {value!r} is not <department folder>/<stem>_*.<ext> (relative, one folder "
+                         "deep, lower-case snake_case names, e.g. hotline/tickets_*.csv)")
+    return value
+
+
 ItemType = Annotated[str, AfterValidator(_item_type)]
 ResourceCode = Annotated[str, AfterValidator(_resource_code)]
 SnakeName = Annotated[str, AfterValidator(_snake)]
 ItemRef = Annotated[str, AfterValidator(_ref)]
+DropPattern = Annotated[str, AfterValidator(_drop_pattern)]
 
 
 class Entry(BaseModel):
@@ -126,7 +137,7 @@ class DatabaseSource(Entry):
 
 class FileSource(Entry):
     kind: Literal["file"]
-    pattern: str
+    pattern: DropPattern
     format: Literal["csv", "jsonl", "xlsx"]
     encoding: Literal["utf-8", "gbk"] = "utf-8"
     delimiter: str | None = None

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from citybrain.catalog.errors import CatalogIssue
-from citybrain.catalog.models import Indicator, IndicatorTerm, Item, Resource
+from citybrain.catalog.models import DROP_PATTERN_RE, Indicator, IndicatorTerm, Item, Resource
 from citybrain.catalog.reference import DERIVED_LISTS, build_code_lists
 
 if TYPE_CHECKING:
@@ -184,6 +184,14 @@ def _check_resource(loc, r: Resource, departments, libraries, resources, codes, 
             add(_issue(loc, "incremental_key", "a database source requires incremental_key (usually updated_at)"))
         if bool(r.source.table) == bool(r.source.query):
             add(_issue(loc, "source", "a database source needs exactly one of table or query"))
+    elif r.source.kind == "file":
+        drop = DROP_PATTERN_RE.match(r.source.pattern)
+        if drop["folder"] != r.provider.lower():
+            add(_issue(loc, "source.pattern", f"file pattern {r.source.pattern!r} must lie in the provider's folder "
+                                              f"{r.provider.lower()}/ (files/<provider lower>/<stem>_*.<ext>)"))
+        if drop["ext"] != r.source.format:
+            add(_issue(loc, "source.pattern", f"file pattern {r.source.pattern!r} must end in .{r.source.format} "
+                                              f"(source.format {r.source.format})"))
 
     if r.share.type == "有条件共享" and not r.share.condition:
         add(_issue(loc, "share.condition", "share.type 有条件共享 requires share.condition (共享条件)"))
