@@ -26,6 +26,7 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    warn: bool = False  # passes, but says what to change before real use
 
 
 def check_java() -> Check:
@@ -128,13 +129,30 @@ def check_paths(settings: Settings) -> list[Check]:
     return checks
 
 
+def check_hmac_key(settings: Settings) -> Check:
+    """The de-identification key: the public built-in one warns in a demo/test run and fails otherwise (publishing
+    refuses it there, see Settings.release_hmac_key)."""
+    from citybrain.settings import BuiltinKeyRefused
+
+    if not settings.builtin_hmac_key:
+        return Check("hmac key", True, "CITYBRAIN_HMAC_KEY is set (not the built-in demo key)")
+    try:
+        settings.release_hmac_key()
+    except BuiltinKeyRefused as exc:
+        return Check("hmac key", False, "CITYBRAIN_HMAC_KEY is the built-in demo key: publishing refuses it",
+                     str(exc).split("; ", 1)[-1])
+    return Check("hmac key", True, "the built-in demo key (public): allowed only because this is a demo/test "
+                 f"run (CITYBRAIN_ENV={settings.env}, CITYBRAIN_DEMO={int(settings.demo)}); releases are marked demo",
+                 "set CITYBRAIN_HMAC_KEY to a secret before publishing real data", warn=True)
+
+
 def run_checks(settings: Settings | None = None, *, spark: bool = True) -> list[Check]:
     """Every check, in the order a person would fix them."""
     settings = settings or get_settings()
     checks = [check_python(), check_java(), *check_packages(), check_jars(settings)]
     if spark and checks[1].ok and checks[-1].ok:
         checks.append(check_spark(settings))
-    checks += check_airflow(settings) + check_paths(settings)
+    checks += check_airflow(settings) + check_paths(settings) + [check_hmac_key(settings)]
     return checks
 
 

@@ -14,6 +14,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 Environment = Literal["local", "cluster", "connect", "test"]
 
+# The built-in HMAC key is public (it is in this file): a keyed hash made with it is reversible by anyone who
+# enumerates the identifiers (an ID number has ~10^8 values per birth year). Only a demo run (`citybrain demo`,
+# which sets CITYBRAIN_DEMO=1) or a test run (CITYBRAIN_ENV=test) may publish with it.
+BUILTIN_HMAC_KEY = "citybrain-demo-key-change-me"
+
+
+class BuiltinKeyRefused(RuntimeError):
+    """Publishing was asked for outside a demo/test run while CITYBRAIN_HMAC_KEY is the built-in demo key."""
+
 # One variable (CITYBRAIN_ENV) picks a profile; each profile only changes defaults, and any
 # CITYBRAIN_* variable still overrides a single setting.
 PROFILES: dict[str, dict[str, object]] = {
@@ -53,7 +62,9 @@ class Settings(BaseSettings):
     s3_secret_key: SecretStr | None = None
 
     # Keyed hash for de-identification; the deployed value comes from the environment only.
-    hmac_key: SecretStr = SecretStr("citybrain-demo-key-change-me")
+    hmac_key: SecretStr = SecretStr(BUILTIN_HMAC_KEY)
+    demo: bool = Field(default=False, description="a demo run (CITYBRAIN_DEMO=1, set by `citybrain demo`): "
+                                                  "its releases are marked demo and may use the built-in key")
 
     @model_validator(mode="before")
     @classmethod
@@ -88,6 +99,26 @@ class Settings(BaseSettings):
     @property
     def lake_is_local(self) -> bool:
         return "://" not in self.lake_uri or self.lake_uri.startswith("file://")
+
+    @property
+    def demo_run(self) -> bool:
+        """A run explicitly marked as demo (CITYBRAIN_DEMO=1) or test (CITYBRAIN_ENV=test)."""
+        return self.demo or self.env == "test"
+
+    @property
+    def builtin_hmac_key(self) -> bool:
+        """The HMAC key is the public built-in one (or empty): its hashes protect nothing."""
+        return self.hmac_key.get_secret_value() in (BUILTIN_HMAC_KEY, "")
+
+    def release_hmac_key(self) -> bytes:
+        """The key that de-identifies a release; BuiltinKeyRefused for the built-in key outside a demo/test run."""
+        if self.builtin_hmac_key and not self.demo_run:
+            raise BuiltinKeyRefused(
+                f"CITYBRAIN_HMAC_KEY is not set (the built-in demo key is in use): that key is public and may only publish in a demo or "
+                f"test run (CITYBRAIN_ENV={self.env}, CITYBRAIN_DEMO not set); set a secret key, e.g. "
+                "`export CITYBRAIN_HMAC_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')` "
+                "(docker: in docker/.env), and keep it: a new key changes every published hash")
+        return self.hmac_key.get_secret_value().encode("utf-8")
 
     def public_dict(self) -> dict[str, str]:
         """Settings as strings, secrets masked: for `citybrain doctor` and logs."""

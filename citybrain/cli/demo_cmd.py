@@ -19,10 +19,14 @@ def demo(
     smoke_rows: int = typer.Option(10_000, help="rows in the smoke batch"),
 ) -> None:
     """Generate the city's sources, then run every stage as headless Airflow DAG runs, day by day."""
+    import os
+
     from citybrain.orchestration.airflow_env import migrate_db
     from citybrain.orchestration.runner import run_dag
-    from citybrain.settings import get_settings
+    from citybrain.settings import get_settings, reset_settings
 
+    os.environ["CITYBRAIN_DEMO"] = "1"  # a demo run: its releases are marked demo (and may use the built-in key)
+    reset_settings()
     started = time.perf_counter()
     migrate_db()
 

@@ -17,11 +17,14 @@ def doctor(
     with console.status("checking the installation…", spinner="dots"):
         checks = run_checks(spark=spark)
     failed = [c for c in checks if not c.ok]
+    warned = [c for c in checks if c.ok and c.warn]
     if as_json:
-        print_json({"ok": not failed, "checks": as_dicts(checks)})
+        print_json({"ok": not failed, "warnings": len(warned), "checks": as_dicts(checks)})
     else:
         for c in checks:
-            mark = "[green]✔[/]" if c.ok else "[red]✘[/]"
+            mark = "[red]✘[/]" if not c.ok else "[yellow]![/]" if c.warn else "[green]✔[/]"
             console.print(f"{mark} [bold]{c.name}[/]: {c.detail}" + (f"\n    [yellow]fix:[/] {c.fix}" if c.fix else ""))
-        console.print("[green]all checks passed[/]" if not failed else f"[red]{len(failed)} check(s) failed[/]")
+        console.print(f"[red]{len(failed)} check(s) failed[/]" if failed else
+                      f"[green]all checks passed[/] ([yellow]{len(warned)} warning(s)[/])" if warned else
+                      "[green]all checks passed[/]")
     raise typer.Exit(1 if failed else 0)

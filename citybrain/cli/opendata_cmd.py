@@ -6,28 +6,48 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from citybrain.cli.output import console, err_console, print_json, print_table
+from citybrain.opendata.privacy import DEFAULT_K, DEFAULT_THRESHOLD, RESTRICTED_K
 
 releases_app = typer.Typer(help="Open-data releases: list, show, leak-scan, restricted exports (logged).",
                            no_args_is_help=True)
 
 
+# The CLI option of each privacy parameter (the values and floors live in the policy: citybrain.opendata.build).
+POLICY_OPTIONS = {"k_public": "--k", "k_restricted": "--k-restricted", "small_cell_threshold": "--threshold"}
+
+
 def publish(
-    threshold: int = typer.Option(10, "--threshold", help="small-cell suppression threshold"),
-    k: int = typer.Option(10, "--k", help="k-anonymity for public microdata"),
-    k_restricted: int = typer.Option(5, "--k-restricted", help="k-anonymity for restricted microdata"),
+    threshold: int = typer.Option(DEFAULT_THRESHOLD, "--threshold",
+                                  help=f"small-cell suppression threshold (at least {DEFAULT_THRESHOLD})"),
+    k: int = typer.Option(DEFAULT_K, "--k", help=f"k-anonymity for public microdata (at least {DEFAULT_K})"),
+    k_restricted: int = typer.Option(RESTRICTED_K, "--k-restricted",
+                                     help=f"k-anonymity for restricted microdata (at least {RESTRICTED_K})"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
 ) -> None:
     """Publish a release from the latest quality-passed versions; `latest` switches only if it is valid."""
     import logging
 
-    from citybrain.opendata.build import PrivacyPolicy
+    from citybrain.opendata.build import PolicyBelowFloor, PrivacyPolicy
     from citybrain.opendata.publish import PublishFailed, run_publish
+    from citybrain.settings import BuiltinKeyRefused
 
+    try:
+        policy = PrivacyPolicy(k, k_restricted, threshold)
+    except PolicyBelowFloor as exc:
+        err_console.print("[red]refused: " + "; ".join(
+            f"{POLICY_OPTIONS[name]} {value} is below the privacy policy's floor {floor} "
+            f"({PrivacyPolicy.MEANING[name]}, STANDARDS section 7)" for name, (value, floor) in exc.below.items())
+            + "[/]", soft_wrap=True)
+        raise typer.Exit(2) from exc
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        summary = run_publish(policy=PrivacyPolicy(k, k_restricted, threshold))
+        summary = run_publish(policy=policy)
+    except BuiltinKeyRefused as exc:
+        err_console.print(f"[red]refused: {escape(str(exc))}[/]", soft_wrap=True)
+        raise typer.Exit(2) from exc
     except PublishFailed as exc:
         err_console.print(f"[red]{exc}[/]")
         raise typer.Exit(1) from exc
@@ -59,8 +79,9 @@ def list_releases(restricted: bool = typer.Option(False, "--restricted", help="t
     for path in sorted((root / "releases").glob("[0-9]*")):
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
         rows.append({"version": path.name, "latest": "*" if latest == path else "",
-                     "datasets": len(manifest["datasets"]), "created_at": manifest["created_at"]})
-    print_table(f"releases under {root}", rows, ["version", "latest", "datasets", "created_at"])
+                     "datasets": len(manifest["datasets"]), "created_at": manifest["created_at"],
+                     "demo": "demo" if manifest.get("demo") else ""})
+    print_table(f"releases under {root}", rows, ["version", "latest", "datasets", "created_at", "demo"])
 
 
 @releases_app.command("show")
@@ -78,7 +99,8 @@ def show(version: str = typer.Argument("latest"),
     rows = [{"dataset": name, "status": e["status"], "form": e.get("form"), "rows": e.get("rows"),
              "inputs": ", ".join(f"{t}@v{v}" for t, v in e.get("inputs", {}).items())}
             for name, e in manifest["datasets"].items()]
-    print_table(f"release {manifest['version']} ({manifest['access']})", rows)
+    print_table(f"release {manifest['version']} ({manifest['access']})"
+                + (" DEMO: " + manifest["notice"] if manifest.get("demo") else ""), rows)
 
 
 @releases_app.command("scan")

@@ -74,13 +74,15 @@ def dataset_node(ds: Dataset, entry: dict, catalog: Catalog, issued: str) -> dic
 def catalogue(datasets: list[Dataset], manifest: dict, catalog: Catalog, title: str) -> dict:
     """The dcat:Catalog node with one dcat:Dataset per dataset in the manifest."""
     issued = manifest["created_at"]
+    notice = manifest.get("notice")
     nodes = [dataset_node(ds, manifest["datasets"][ds.name], catalog, issued)
              for ds in datasets if ds.name in manifest["datasets"]]
     return {
         "@context": CONTEXT,
         "@id": "", "@type": "dcat:Catalog",
-        "dct:title": {"@value": title, "@language": "zh"},
-        "dct:description": {"@value": f"Release {manifest['version']} of the city's open data", "@language": "en"},
+        "dct:title": {"@value": ("[DEMO] " if notice else "") + title, "@language": "zh"},
+        "dct:description": {"@value": (notice + " " if notice else "")
+                            + f"Release {manifest['version']} of the city's open data", "@language": "en"},
         "dct:issued": {"@value": issued, "@type": "xsd:dateTime"},
         "dct:spatial": {"@id": f"urn:gb2260:{CITY}"},
         "dcat:dataset": nodes,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from citybrain.opendata.deidentify import column_plan
+from citybrain.opendata.release import DEMO_NOTICE
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -105,14 +106,16 @@ def write_files(ds: Dataset, built: Built, folder: Path) -> dict[str, Path]:
     return paths
 
 
-def datapackage(ds: Dataset, built: Built, folder: Path, version: str) -> Path:
-    """datapackage.json: one tabular-data-resource (the CSV) with the schema, plus the Parquet/JSON copies."""
+def datapackage(ds: Dataset, built: Built, folder: Path, version: str, *, demo: bool = False) -> Path:
+    """datapackage.json: one tabular-data-resource (the CSV) with the schema, plus the Parquet/JSON copies;
+    a demo release's package says so first in its title and description."""
     title_zh, title_en = ds.title
     res = ds.resource
     descriptor = {
         "name": ds.name.replace("_", "-"),
-        "title": f"{title_zh} ({title_en})",
-        "description": (res.abstract if res is not None else "指标值: 分子、分母、值、目标和状态.")
+        "title": ("[DEMO] " if demo else "") + f"{title_zh} ({title_en})",
+        "description": (DEMO_NOTICE + " " if demo else "")
+                       + (res.abstract if res is not None else "指标值: 分子、分母、值、目标和状态.")
                        + (" " + " ".join(built.notes) if built.notes else ""),
         "version": version,
         "licenses": [{"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/",
@@ -127,7 +130,7 @@ def datapackage(ds: Dataset, built: Built, folder: Path, version: str) -> Path:
             "encoding": "utf-8",
             "schema": schema(ds, built),
         }],
-        "citybrain": {"access": ds.access, "form": built.form, "rows": built.table.num_rows,
+        "citybrain": {"access": ds.access, "form": built.form, "rows": built.table.num_rows, "demo": demo,
                       "copies": {fmt: f"{ds.name}.{fmt}" for fmt in ("parquet", "json")}},
     }
     path = folder / "datapackage.json"

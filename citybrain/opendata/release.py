@@ -15,6 +15,15 @@ from citybrain.opendata.datasets import PUBLIC
 
 MANIFEST = "manifest.json"
 CATALOGUE = "catalog.jsonld"
+# What a demo/test run's release says about itself (manifest, DCAT catalogue, every datapackage.json).
+DEMO_NOTICE = ("DEMO RELEASE, not official open data: built by a demo or test run (CITYBRAIN_DEMO=1 or "
+               "CITYBRAIN_ENV=test) from simulated data; its keyed hashes may use the public built-in demo key "
+               "and then protect nothing.")
+
+
+def demo_marks(demo: bool) -> dict:
+    """The manifest keys that mark a demo release ({} for a real one)."""
+    return {"demo": True, "notice": DEMO_NOTICE} if demo else {}
 
 
 def area(open_dir: Path, access: str) -> Path:
