@@ -4,12 +4,21 @@ small denominators of person-level data suppressed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, ClassVar
 
 from citybrain.opendata.datasets import PUBLIC, Dataset
 from citybrain.opendata.deidentify import column_plan, deidentify
-from citybrain.opendata.privacy import DEFAULT_K, RESTRICTED_K, count_by, k_anonymity, suppress_small_cells
+from citybrain.opendata.privacy import (
+    DEFAULT_K,
+    DEFAULT_THRESHOLD,
+    RESTRICTED_K,
+    KAnonymity,
+    count_by,
+    k_anonymity,
+    linkage,
+    suppress_small_cells,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -17,11 +26,39 @@ if TYPE_CHECKING:
     from citybrain.catalog import Catalog
 
 
+class PolicyBelowFloor(ValueError):
+    """Privacy parameters below the policy's floor; ``below`` maps each parameter to (value, floor)."""
+
+    def __init__(self, below: dict[str, tuple[int, int]]):
+        self.below = below
+        super().__init__("privacy parameters below the policy's floor (STANDARDS section 7): " + "; ".join(
+            f"{name}={value} < {floor} ({PrivacyPolicy.MEANING[name]})" for name, (value, floor) in below.items()))
+
+
 @dataclass(frozen=True)
 class PrivacyPolicy:
+    """k-anonymity of public and restricted microdata and the small-cell threshold of counts and indicators.
+
+    FLOORS (STANDARDS section 7, GB/T 37964) are the least each may be: a stricter value is allowed, a weaker
+    one raises PolicyBelowFloor, whoever asks (CLI, DAG, tests). The defaults are the floors."""
+
     k_public: int = DEFAULT_K
     k_restricted: int = RESTRICTED_K
-    small_cell_threshold: int = 10
+    small_cell_threshold: int = DEFAULT_THRESHOLD
+
+    FLOORS: ClassVar[dict[str, int]] = {"k_public": DEFAULT_K, "k_restricted": RESTRICTED_K,
+                                        "small_cell_threshold": DEFAULT_THRESHOLD}
+    MEANING: ClassVar[dict[str, str]] = {
+        "k_public": "k-anonymity of 无条件开放 microdata",
+        "k_restricted": "k-anonymity of 有条件开放 microdata",
+        "small_cell_threshold": "smallest published count of a cell",
+    }
+
+    def __post_init__(self):
+        below = {f.name: (getattr(self, f.name), self.FLOORS[f.name]) for f in fields(self)
+                 if getattr(self, f.name) < self.FLOORS[f.name]}
+        if below:
+            raise PolicyBelowFloor(below)
 
     def k_for(self, access: str) -> int:
         return self.k_public if access == PUBLIC else self.k_restricted
@@ -37,12 +74,75 @@ class Built:
 
 
 def quasi_identifiers(ds: Dataset) -> list[str]:
-    """Published columns the k-anonymity check runs on: the catalogue's k_anonymity list, else its quasi items."""
+    """Published columns the k-anonymity check runs on: the catalogue's k_anonymity list, then every other
+    published quasi item (`pii: quasi`, under its published name): no published quasi item is left out."""
     res = ds.resource
-    if res.k_anonymity:
-        return list(res.k_anonymity)
     plan = column_plan(res, restricted=ds.access != PUBLIC)
-    return [plan[q][0] for q in res.quasi_identifiers if q in plan]
+    out = list(res.k_anonymity or [])
+    return out + [plan[q][0] for q in res.quasi_identifiers if q in plan and plan[q][0] not in out]
+
+
+class LinkageRisk(Exception):
+    """Published microdata joins another published dataset on shared items into classes below k."""
+
+
+def _plan(ds: Dataset) -> dict[str, tuple[str, str]]:
+    return {} if ds.resource is None else column_plan(ds.resource, restricted=ds.access != PUBLIC)
+
+
+def _quasi_columns(ds: Dataset) -> set[str]:
+    plan = _plan(ds)
+    return set() if ds.resource is None else {plan[q][0] for q in ds.resource.quasi_identifiers if q in plan}
+
+
+def _references(ds: Dataset, other: Dataset) -> list[tuple[str, str]]:
+    """(ds column, other column) for each catalogue reference from ds's items to other's (both published)."""
+    mine, theirs = _plan(ds), _plan(other)
+    out = []
+    for item in ds.resource.items if ds.resource is not None and other.resource is not None else ():
+        target, _, ref = (item.references or "").partition(".")
+        if target == other.resource.name and item.name in mine and ref in theirs:
+            out.append((mine[item.name][0], theirs[ref][0]))
+    return out
+
+
+def linkable_items(ds: Dataset, columns: list[str], other: Dataset, other_columns: list[str]
+                   ) -> list[tuple[str, str]]:
+    """(column, other column) pairs on which published ``ds`` joins published ``other``: a column both publish
+    under one name where either catalogue declares it quasi, and every catalogue reference between the two
+    (pop_resident.address_code -> geo_address.address_code), either way."""
+    quasi = _quasi_columns(ds) | _quasi_columns(other)
+    pairs = [(c, c) for c in columns if c in other_columns and c in quasi]
+    pairs += [p for p in _references(ds, other) + [(a, b) for b, a in _references(other, ds)] if p not in pairs]
+    return [(a, b) for a, b in pairs if a in columns and b in other_columns]
+
+
+def linkage_checks(published: list[tuple[Dataset, Built]], policy: PrivacyPolicy
+                   ) -> list[tuple[Dataset, Dataset, KAnonymity]]:
+    """Every join of a microdata dataset holding quasi items with every other published dataset, on each shared
+    item alone and on all of them together, against the microdata's k (STANDARDS section 7)."""
+    out = []
+    for ds, built in published:
+        if built.form != "microdata" or not _quasi_columns(ds):
+            continue
+        for other, other_built in published:
+            if other is ds:
+                continue
+            pairs = linkable_items(ds, built.table.column_names, other, other_built.table.column_names)
+            for keys in [[p] for p in pairs] + ([pairs] if len(pairs) > 1 else []):
+                out.append((ds, other, linkage(built.table, other_built.table, keys, policy.k_for(ds.access))))
+    return out
+
+
+def check_linkage(published: list[tuple[Dataset, Built]], policy: PrivacyPolicy) -> int:
+    """LinkageRisk naming every join that isolates fewer than k rows; else the number of joins checked."""
+    checks = linkage_checks(published, policy)
+    bad = [f"{ds.access}/{ds.name} joined to {other.access}/{other.name}: {check.describe()}"
+           for ds, other, check in checks if not check.holds]
+    if bad:
+        raise LinkageRisk("published microdata links to other published data (withhold or generalise the "
+                          "shared items in the catalogue's deidentify):\n  " + "\n  ".join(bad))
+    return len(checks)
 
 
 def build_resource(ds: Dataset, rows: pa.Table, key: bytes, policy: PrivacyPolicy) -> Built:

@@ -115,11 +115,17 @@ def _district(value):
 RULES = {"year": _year, "band5": _band5, "district": _district, "street": generalise_street}
 
 
+DATE_TYPES = ("D", "T")
+QUASI_DATE_RULE = "year"
+
+
 def column_plan(resource: Resource, *, restricted: bool) -> dict[str, tuple[str, str]]:
     """item -> (published column, rule) for every item published; items absent are withheld.
 
     rule is one of keep, hash, mask, year, band5, district, street. Direct identifiers without a rule are
-    dropped; sensitive items are dropped from public releases (kept in restricted ones)."""
+    dropped; sensitive items are dropped from public releases (kept in restricted ones). A quasi date or time
+    item (a birth date, or a date equal to or derived from it, such as a birth registration date) is never
+    published at full precision: without a catalogue rule it is published as its year (QUASI_DATE_RULE)."""
     rules = resource.deidentify or {}
     plan: dict[str, tuple[str, str]] = {}
     for item in resource.items:
@@ -129,7 +135,7 @@ def column_plan(resource: Resource, *, restricted: bool) -> dict[str, tuple[str,
         if rule is None:
             if item.pii == "direct" or (item.pii == "sensitive" and not restricted):
                 continue
-            rule = "keep"
+            rule = QUASI_DATE_RULE if item.pii == "quasi" and item.type in DATE_TYPES else "keep"
         plan[item.name] = (generalised_name(item.name, rule), rule)
     return plan
 

@@ -42,6 +42,28 @@ def k_anonymity(table: pa.Table, quasi_identifiers: list[str], k: int = DEFAULT_
     return KAnonymity(tuple(quasi_identifiers), k, min(sizes), sum(1 for s in sizes if s < k))
 
 
+def linkage(table: pa.Table, other: pa.Table, keys: list[tuple[str, str]], k: int = DEFAULT_K) -> KAnonymity:
+    """Join ``table`` to another published table on ``keys`` ((column, other column) pairs): the classes of
+    ``table``'s rows by the key values found in ``other`` must each hold >= k rows, or the join isolates people.
+    Keys compare as text (a code published as a number in one table and as text in another still joins); a
+    null key joins nothing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def as_text(t: pa.Table, columns: list[str]) -> pa.Table:
+        return pa.table([pc.cast(t.column(c), pa.string()) for c in columns], names=[a for a, _ in keys]
+                        ).drop_null()
+
+    names = tuple(a if a == b else f"{a}={b}" for a, b in keys)
+    mine = [a for a, _ in keys]
+    rows = as_text(table, mine)
+    found = as_text(other, [b for _, b in keys]).group_by(mine, use_threads=False).aggregate([])
+    counts = rows.group_by(mine, use_threads=False).aggregate([([], "count_all")])
+    sizes = (counts.join(found, mine, join_type="inner", use_threads=False).column("count_all").to_pylist()
+             if counts.num_rows and found.num_rows else [])
+    return KAnonymity(names, k, min(sizes, default=0), sum(1 for s in sizes if s < k))
+
+
 def count_by(table: pa.Table, keys: list[str], threshold: int = DEFAULT_THRESHOLD) -> pa.Table:
     """Row counts per combination of ``keys`` with small cells suppressed."""
     counts = table.group_by(keys, use_threads=False).aggregate([([], "count_all")])

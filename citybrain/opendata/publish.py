@@ -3,7 +3,9 @@ de-identify, check k-anonymity / suppress small cells, write open.<dataset> Delt
 files, validate every data package with frictionless, scan for PII, then switch `latest`.
 
 A dataset whose input has no passed version is blocked: the previous release's copy is carried forward.
-Any invalid package or PII finding fails the whole publish and leaves `latest` where it was.
+Any invalid package, PII finding or linkage risk (microdata that joins another published dataset on shared
+items into classes below k) fails the whole publish and leaves `latest` where it was. Outside a demo or
+test run the built-in HMAC key is refused; a demo/test run's release says it is a demo release.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from citybrain.catalog import get_catalog
 from citybrain.opendata import release as rel
-from citybrain.opendata.build import Built, PrivacyPolicy, build_indicators, build_resource
+from citybrain.opendata.build import Built, PrivacyPolicy, build_indicators, build_resource, check_linkage
 from citybrain.opendata.datasets import PUBLIC, RESTRICTED, Dataset, plan
 from citybrain.opendata.dcat import catalogue
 from citybrain.opendata.export import datapackage, validate_package, write_files
@@ -45,6 +47,7 @@ class Level:
     version: str
     staging: Path
     previous: Path | None
+    demo: bool = False  # a demo/test run's release: marked as such in every file that describes it
     entries: dict[str, dict] = field(default_factory=dict)
 
 
@@ -56,7 +59,7 @@ def build_dataset(ds: Dataset, catalog: Catalog, settings: Settings, policy: Pri
                   ) -> tuple[Built, PassedInput]:
     inp = passed_input(ds.source, settings)
     rows = read_passed(inp, settings)
-    key = settings.hmac_key.get_secret_value().encode("utf-8")
+    key = settings.release_hmac_key()
     built = (build_resource(ds, rows, key, policy) if ds.resource is not None
              else build_indicators(ds, rows, catalog, policy))
     return built, inp
@@ -65,7 +68,7 @@ def build_dataset(ds: Dataset, catalog: Catalog, settings: Settings, policy: Pri
 def _stage_dataset(level: Level, ds: Dataset, built: Built, inp: PassedInput) -> None:
     folder = level.staging / ds.name
     write_files(ds, built, folder)
-    validate_package(datapackage(ds, built, folder, level.version))
+    validate_package(datapackage(ds, built, folder, level.version, demo=level.demo))
     level.entries[ds.name] = {
         "status": "published", "access": ds.access, "form": built.form, "rows": built.table.num_rows,
         "notes": built.notes, "inputs": {inp.table: inp.version},
@@ -90,6 +93,7 @@ def run_publish(settings: Settings | None = None, spark=None, *, policy: Privacy
     datasets (published), carried, blocked (dataset -> reason) and withheld (不予开放)."""
     del spark  # the publisher reads through deltalake/Arrow: no Spark needed
     settings = settings or get_settings()
+    settings.release_hmac_key()  # refuse the built-in key outside a demo/test run before any work
     policy = policy or PrivacyPolicy()
     catalog = get_catalog()
     started = time.perf_counter()
@@ -98,7 +102,8 @@ def run_publish(settings: Settings | None = None, spark=None, *, policy: Privacy
     levels = {}
     for access in (PUBLIC, RESTRICTED):
         root = rel.area(settings.open_dir, access)
-        levels[access] = Level(access, root, version, rel.staging_dir(root, version), rel.latest_dir(root))
+        levels[access] = Level(access, root, version, rel.staging_dir(root, version), rel.latest_dir(root),
+                               demo=settings.demo_run)
     built: dict[str, tuple[Dataset, Built]] = {}
     blocked: dict[str, str] = {}
     try:
@@ -118,6 +123,8 @@ def run_publish(settings: Settings | None = None, spark=None, *, policy: Privacy
             built[_label(ds)] = (ds, result)
             log.info("[%d/%d] %s: %d rows (%s) from %s@v%d", i, len(datasets), _label(ds),
                      result.table.num_rows, result.form, inp.table, inp.version)
+        joins = check_linkage(list(built.values()), policy)
+        log.info("linkage: %d joins of microdata with the other published datasets, none below k", joins)
         for level in levels.values():
             direct = {ds.name: frozenset(ds.resource.direct_identifiers) for ds in datasets
                       if ds.resource is not None and ds.access == level.access}
@@ -155,7 +162,8 @@ def _finalise_level(level: Level, datasets: list[Dataset], catalog: Catalog) -> 
         entry["files"] = rel.file_entries(level.staging, name)
     manifest = {"version": level.version, "access": level.access,
                 "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "previous": level.previous.name if level.previous else None, "datasets": level.entries}
+                "previous": level.previous.name if level.previous else None,
+                **rel.demo_marks(level.demo), "datasets": level.entries}
     mine = [ds for ds in datasets if ds.access == level.access]
     title = "烟台市公共数据开放目录" if level.access == PUBLIC else "烟台市有条件开放数据目录"
     rel.write_json(level.staging / rel.CATALOGUE, catalogue(mine, manifest, catalog, title))

@@ -1,6 +1,6 @@
 """A small lake written with deltalake only (no Spark) for the open-data tests, notebooks and docs:
-silver.le_enterprise, silver.health_hospital, silver.pop_resident (SCD2 shape, valid identifiers) and a
-gold.indicator_values slice, with gate results recorded as passed for their current versions."""
+silver.le_enterprise, silver.health_hospital, silver.pop_resident (SCD2 shape, valid identifiers), a
+gold.indicator_values slice and optionally silver.geo_address, with gate results recorded as passed for their current versions."""
 
 from __future__ import annotations
 
@@ -49,7 +49,22 @@ def hospitals() -> list[dict]:
                  phone=f"1390535{i:04d}", updated_at=WHEN) for i in range(4)]
 
 
-def residents(n: int = 120) -> list[dict]:
+def address_code(i: int) -> str:
+    return f"370602001001{i:05d}"
+
+
+def addresses(n: int = 40) -> list[dict]:
+    """Standard addresses (public geo_address): the exact address of each code."""
+    return [dict(address_code=address_code(i), full_address=f"山东省烟台市芝罘区凤城街道幸福路{i}号",
+                 district_code=DISTRICTS[0], street_code="370602001", community_code="370602001001",
+                 road_name="幸福路", house_number=f"{i}号", building_code=None, address_level="4",
+                 longitude=Decimal("121.400000"), latitude=Decimal("37.500000"), status="1", updated_at=WHEN)
+            for i in range(n)]
+
+
+def residents(n: int = 120, *, with_address_codes: bool = False) -> list[dict]:
+    """Residents in households of 3 (household i // 3 at address i // 3 when ``with_address_codes``); born in
+    1980-1982 and registered on their birth date, as a birth registry records them."""
     rng = random.Random(7)
     rows = []
     for i in range(n):
@@ -58,8 +73,9 @@ def residents(n: int = 120) -> list[dict]:
                          sex="1" if i % 2 else "2", ethnicity="01", birth_date=born, marital_status="20",
                          education_level="20", phone=f"1391234{i:04d}", household_id=f"H{i // 3:08d}",
                          relation_to_head="02", address=f"山东省烟台市芝罘区凤城街道幸福路{i}号",
-                         address_code=None, district_code=DISTRICTS[0], street_code="370602001",
-                         register_date=dt.date(2000, 1, 1), residence_status="1", updated_at=WHEN))
+                         address_code=address_code(i // 3) if with_address_codes else None,
+                         district_code=DISTRICTS[0], street_code="370602001",
+                         register_date=born, residence_status="1", updated_at=WHEN))
     return rows
 
 
@@ -123,14 +139,18 @@ def mark_passed(tables: list[str], settings: Settings, passed: bool = True, run_
                    settings)
 
 
-def write_sample_lake(settings: Settings, *, passed: bool = True) -> list[str]:
-    """Write the sample tables; with ``passed`` their current versions are recorded as quality-passed."""
+def write_sample_lake(settings: Settings, *, passed: bool = True, addresses_table: bool = False) -> list[str]:
+    """Write the sample tables; with ``passed`` their current versions are recorded as quality-passed. With
+    ``addresses_table`` silver.geo_address (public) is written too and residents carry its address codes (the
+    linkage a release must not allow)."""
     tables = {
         "silver.le_enterprise": entity_table("le_enterprise", enterprises()),
         "silver.health_hospital": entity_table("health_hospital", hospitals()),
-        "silver.pop_resident": entity_table("pop_resident", residents()),
+        "silver.pop_resident": entity_table("pop_resident", residents(with_address_codes=addresses_table)),
         "gold.indicator_values": indicator_table(indicator_rows()),
     }
+    if addresses_table:
+        tables["silver.geo_address"] = entity_table("geo_address", addresses())
     for name, table in tables.items():
         write_table(name, table, settings)
     if passed:

@@ -15,7 +15,7 @@ def lake(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("open-lake")
     settings = Settings(var_dir=get_settings().var_dir, lake_uri=str(root / "lake"), open_dir=root / "open")
-    write_sample_lake(settings)
+    write_sample_lake(settings, addresses_table=True)  # with the public geo_address the residents link to
     return settings
 
 
@@ -35,7 +35,7 @@ def test_release_layout_manifest_and_latest(lake, first):
 
     release = lake.open_dir / "latest"
     assert release.resolve() == lake.open_dir / "releases" / first["version"]
-    assert set(first["datasets"]) >= {"le_enterprise", "health_hospital", "indicator_values",
+    assert set(first["datasets"]) >= {"le_enterprise", "health_hospital", "indicator_values", "geo_address",
                                       "restricted/pop_resident"}
     manifest = _manifest(release)
     ent = manifest["datasets"]["le_enterprise"]
@@ -55,7 +55,7 @@ def test_frictionless_validates_every_package_and_dcat_lists_them(lake, first):
 
     packages = sorted(lake.open_dir.glob("latest/*/datapackage.json")) + sorted(
         lake.open_dir.glob("restricted/latest/*/datapackage.json"))
-    assert len(packages) == len(first["datasets"]) == 4
+    assert len(packages) == len(first["datasets"]) == 5
     for path in packages:
         report = Package(str(path)).validate()
         assert report.valid, f"{path}: {report.flatten(['rowNumber', 'fieldName', 'type', 'note'])}"
@@ -80,6 +80,29 @@ def test_published_rows_are_deidentified(lake, first):
     people = read_arrow("open.restricted_pop_resident", settings=lake).to_pylist()
     assert all(len(p["id_number"]) == 64 and p["name"].endswith("*") and "phone" not in p for p in people)
     assert "ethnicity" in people[0] and "birth_year" in people[0] and "birth_date" not in people[0]
+    # register_date is the birth date for these residents: published as its year like birth_date
+    assert all(p["register_year"] == p["birth_year"] for p in people) and "register_date" not in people[0]
+    assert "address_code" not in people[0] and "household_id" not in people[0]  # exact address, household
+
+
+def test_no_published_join_isolates_fewer_than_k(lake, first):
+    """Each published microdata dataset joined to every other published dataset (public and restricted) on
+    the items they share (same quasi item, catalogue references): every joined class holds >= k people."""
+    from citybrain.catalog import get_catalog
+    from citybrain.lake.arrow_io import read_arrow
+    from citybrain.opendata.build import Built, PrivacyPolicy, linkage_checks
+    from citybrain.opendata.datasets import PUBLIC, plan
+
+    published = []
+    for ds in plan(get_catalog())[0]:
+        root = lake.open_dir if ds.access == PUBLIC else lake.open_dir / "restricted"
+        entry = _manifest(root / "latest")["datasets"].get(ds.name)
+        if entry is not None:
+            published.append((ds, Built(read_arrow(ds.open_table, settings=lake), entry["form"])))
+    checks = linkage_checks(published, PrivacyPolicy())
+    joined = {(ds.name, other.name, check.quasi_identifiers) for ds, other, check in checks}
+    assert ("pop_resident", "geo_address", ("street_code",)) in joined  # shared quasi items are joined
+    assert not [c for c in checks if not c[2].holds], [c[2].describe() for c in checks if not c[2].holds]
 
 
 def test_k_anonymity_failure_publishes_suppressed_counts(lake, first):
@@ -92,7 +115,8 @@ def test_k_anonymity_failure_publishes_suppressed_counts(lake, first):
     built, _ = build_dataset(ds, get_catalog(), lake, PrivacyPolicy(k_restricted=25, small_cell_threshold=19))
     assert built.form == "aggregate" and "k=25" in built.notes[0]
     counts = built.table.to_pylist()
-    assert built.table.column_names == ["district_code", "birth_year", "sex", "count", "suppressed"]
+    assert built.table.column_names == ["district_code", "birth_year", "sex", "education_level", "street_code",
+                                        "register_year", "count", "suppressed"]  # every published quasi item
     assert sum(1 for c in counts if c["suppressed"]) >= 1
     assert all(c["count"] is None or c["count"] >= 19 for c in counts)
 

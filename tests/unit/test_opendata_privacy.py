@@ -4,6 +4,8 @@ import datetime as dt
 
 import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from citybrain.opendata.deidentify import (
     column_plan,
@@ -104,3 +106,100 @@ def test_sole_trader_credit_code_and_unmasked_direct_column(tmp_path):
     assert {(f.file, f.column, f.row, f.rule) for f in err.value.findings} == {
         ("ds/ds.csv", "legal_rep_name", 2, "pii.person_name"), ("ds/ds.csv", "legal_rep_name", 2, "pii.direct_column")}
     assert "ds/ds.csv: column legal_rep_name, row 2: pii.person_name" in str(err.value)
+
+
+def _openable():
+    from citybrain.catalog import get_catalog
+    from citybrain.opendata.datasets import plan
+
+    return [ds for ds in plan(get_catalog())[0] if ds.resource is not None]
+
+
+def test_k_check_covers_every_published_quasi_item_of_every_dataset():
+    from citybrain.opendata.build import quasi_identifiers
+
+    for ds in _openable():
+        published = column_plan(ds.resource, restricted=ds.access != "public")
+        quasi = {published[q][0] for q in ds.resource.quasi_identifiers if q in published}
+        assert quasi <= set(quasi_identifiers(ds)), ds.name
+    resident = next(ds for ds in _openable() if ds.name == "pop_resident")
+    assert quasi_identifiers(resident) == ["district_code", "birth_year", "sex", "education_level", "street_code",
+                                           "register_year"]
+
+
+def test_no_quasi_date_is_published_at_full_precision():
+    """A birth date and any date equal to or derived from it (pii: quasi, type D/T) is generalised; without a
+    catalogue rule it is published as its year."""
+    for ds in _openable():
+        published = column_plan(ds.resource, restricted=ds.access != "public")
+        for item in ds.resource.items:
+            if item.pii == "quasi" and item.type in ("D", "T") and item.name in published:
+                assert published[item.name][1] in ("year", "band5"), (ds.name, item.name)
+    res = next(ds for ds in _openable() if ds.name == "pop_resident").resource
+    assert column_plan(res, restricted=True)["register_date"] == ("register_year", "year")
+    no_rule = res.model_copy(update={"deidentify": {k: v for k, v in res.deidentify.items() if k != "register_date"}})
+    assert column_plan(no_rule, restricted=True)["register_date"] == ("register_year", "year")  # the default
+    rows = pa.Table.from_pylist([{"register_date": dt.date(1981, 5, 17)}])
+    assert deidentify(rows, no_rule, b"k", restricted=True).to_pylist() == [{"register_year": 1981}]
+
+
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.sampled_from([1, 2, None])), max_size=30),
+       st.lists(st.tuples(st.sampled_from("abd"), st.sampled_from([1, 2, 3])), max_size=10),
+       st.integers(1, 6))
+def test_linkage_counts_the_rows_each_found_key_isolates(people, other, k):
+    from citybrain.opendata.privacy import linkage
+
+    left = pa.table({"d": [p[0] for p in people], "n": [p[1] for p in people]}, schema=pa.schema(
+        [("d", pa.string()), ("n", pa.int64())]))
+    right = pa.table({"d2": [o[0] for o in other], "n": [str(o[1]) for o in other]},  # n as text: still joins
+                     schema=pa.schema([("d2", pa.string()), ("n", pa.string())]))
+    check = linkage(left, right, [("d", "d2"), ("n", "n")], k)
+    found = {(d, str(n)) for d, n in other}
+    sizes = [sum(1 for p in people if (p[0], str(p[1])) == key) for key in
+             {(d, str(n)) for d, n in people if n is not None} & found]  # a null key joins nothing
+    assert check.quasi_identifiers == ("d=d2", "n")
+    assert (check.smallest_class, check.classes_below_k) == (min(sizes, default=0), sum(s < k for s in sizes))
+
+
+def test_linkable_items_are_shared_quasi_items_and_catalogue_references():
+    import dataclasses
+
+    from citybrain.opendata.build import linkable_items
+
+    by_name = {ds.name: ds for ds in _openable()}
+    resident, address = by_name["pop_resident"], by_name["geo_address"]
+    resident_cols = list(column_plan(resident.resource, restricted=True).values())
+    address_cols = [c for c, _ in column_plan(address.resource, restricted=False).values()]
+    cols = [c for c, _ in resident_cols]
+    # address_code is withheld: only the street and district the residents share with the addresses join
+    assert linkable_items(resident, cols, address, address_cols) == [("district_code", "district_code"),
+                                                                      ("street_code", "street_code")]
+    # as published before: address_code (pii: none then) joined geo_address through the catalogue reference
+    res = resident.resource
+    before = dataclasses.replace(resident, resource=res.model_copy(update={
+        "deidentify": {k: v for k, v in res.deidentify.items() if k != "address_code"},
+        "items": [i.model_copy(update={"pii": "none"}) if i.name == "address_code" else i for i in res.items]}))
+    assert ("address_code", "address_code") in linkable_items(before, [*cols, "address_code"], address, address_cols)
+    assert ("address_code", "address_code") in linkable_items(address, address_cols, before, [*cols, "address_code"])
+    assert ("updated_at", "updated_at") not in linkable_items(resident, cols, address, address_cols)  # no quasi
+
+
+def test_demo_release_says_so_in_datapackage_and_dcat(tmp_path):
+    import json
+
+    from citybrain.opendata.build import Built
+    from citybrain.opendata.datasets import Dataset
+    from citybrain.opendata.dcat import catalogue
+    from citybrain.opendata.export import datapackage
+    from citybrain.opendata.release import DEMO_NOTICE, demo_marks
+
+    ds = Dataset("indicator_values", "public", "gold.indicator_values")
+    built = Built(pa.table({"x": [1]}), "indicators")
+    for demo in (True, False):
+        pkg = json.loads(datapackage(ds, built, tmp_path, "v1", demo=demo).read_text(encoding="utf-8"))
+        assert pkg["citybrain"]["demo"] is demo and (DEMO_NOTICE in pkg["description"]) is demo
+        assert pkg["title"].startswith("[DEMO]") is demo
+        manifest = {"version": "v1", "created_at": "2026-11-01T00:00:00+00:00", **demo_marks(demo), "datasets": {}}
+        dcat = catalogue([], manifest, None, "目录")
+        assert (DEMO_NOTICE in dcat["dct:description"]["@value"]) is demo
+        assert dcat["dct:title"]["@value"].startswith("[DEMO]") is demo
