@@ -11,7 +11,7 @@ import datetime as dt
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from citybrain.conform import cast, dedupe, standardise, validate
+from citybrain.conform import cast, dedupe, scd2, standardise, validate
 from citybrain.conform.cast import VIOLATIONS
 from citybrain.conform.catalog import ConformCatalog, ResourceDef
 
@@ -100,10 +100,12 @@ def classify(conformed: DataFrame, resource: ResourceDef) -> DataFrame:
     """Add ``_valid`` (no violation) and ``_superseded``: all but the latest row of a key within a batch,
     valid rows and rejected rows each among themselves. A rejected record sent twice is quarantined once (the
     latest) and its other copies are superseded duplicates, like a valid one's; rejected rows without a key
-    are never duplicates of each other. One window over all rows: splitting valid and rejected rows and
-    uniting them again would make Spark plan the whole row pipeline twice."""
+    are never duplicates of each other. Valid rows of a key tied on source time with different content are
+    conflicting duplicates, rejected (``dedupe.transform``). One window over all rows: splitting valid and
+    rejected rows and uniting them again would make Spark plan the whole row pipeline twice."""
     df = conformed.withColumn(VALID, F.size(F.col(VIOLATIONS)) == 0)
-    df = dedupe.transform(df, resource.primary_key, within=("_batch_id", VALID))
+    df = dedupe.transform(df, resource.primary_key, within=("_batch_id", VALID), content=scd2.hashed_items(resource),
+                          valid=VALID)
     keyed = F.col(VALID) | F.col(RECORD_KEY).isNotNull()
     return (df.withColumn(dedupe.SUPERSEDED, keyed & F.col(dedupe.SUPERSEDED))
             .withColumn(dedupe.KEPT_ROW, F.when(keyed, F.col(dedupe.KEPT_ROW))))
