@@ -45,7 +45,8 @@ def plugin_jars(settings: Settings, mode: PluginMode) -> list[Path]:
 
 def connect_server_conf(settings: Settings, *, host: str, port: int, master: str, plugin: bool,
                         cores_max: int | None = None) -> dict[str, str]:
-    """Server-side configuration: the session's Delta/S3 settings plus the gRPC endpoint (and plugin).
+    """Server-side configuration: the session's Delta/S3 settings plus the gRPC endpoint (and plugin); the S3
+    key pair travels in connect_server_env, not here (these become command-line arguments).
 
     The server is the driver of its master: on a cluster, executors connect back to it, so it advertises
     its address on the route to the master; `cores_max` leaves the cluster's other cores to other drivers.
@@ -88,8 +89,9 @@ def connect_server_command(
     return argv
 
 
-def connect_server_env(host: str) -> dict[str, str]:
-    return daemon_env(host=host, coordinator=False)
+def connect_server_env(host: str, settings: Settings | None = None) -> dict[str, str]:
+    """The server's environment: daemon_env, with the S3 key pair its S3A reads (never in its argv)."""
+    return daemon_env(host=host, coordinator=False, settings=settings)
 
 
 def start_connect_server(
@@ -107,7 +109,7 @@ def start_connect_server(
     port = port or free_port(host)
     argv = connect_server_command(settings, host=host, port=port, master=master, delta_plugin=delta_plugin)
     log_path = Path(log_dir or tempfile.mkdtemp(prefix="citybrain-connect-")) / "connect-server.log"
-    server = Daemon("spark connect server", argv, host, port, log_path, env=connect_server_env(host))
+    server = Daemon("spark connect server", argv, host, port, log_path, env=connect_server_env(host, settings))
     server.start().wait_until_listening(timeout)
     return server
 

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pyspark
 
+from citybrain.settings import Settings, get_settings
+from citybrain.spark.session import s3_credentials_env
+
 SPARK_HOME = Path(pyspark.__file__).parent
 LOG4J_CONF = Path(__file__).with_name("log4j2.properties")
 
@@ -52,9 +55,10 @@ def is_loopback(host: str) -> bool:
 COORDINATOR_JAVA_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
-def daemon_env(extra: dict[str, str] | None = None, *, host: str = "127.0.0.1", coordinator: bool = True
-               ) -> dict[str, str]:
-    """Environment of a daemon serving on `host`: this Python for PySpark workers, Spark's own home, quiet logs.
+def daemon_env(extra: dict[str, str] | None = None, *, host: str = "127.0.0.1", coordinator: bool = True,
+               settings: Settings | None = None) -> dict[str, str]:
+    """Environment of a daemon serving on `host`: this Python for PySpark workers, Spark's own home, quiet logs,
+    the lake's S3 key pair (s3_credentials_env: a worker passes its environment to its executors).
 
     `coordinator` (master, worker) adds light JVM options; the Connect server is a driver doing real work,
     and spark-submit passes the daemon options to it too, so it keeps the driver's own.
@@ -75,6 +79,7 @@ def daemon_env(extra: dict[str, str] | None = None, *, host: str = "127.0.0.1", 
         "SPARK_DAEMON_JAVA_OPTS": f"-Dlog4j2.configurationFile={LOG4J_CONF}"
                                   + (f" {COORDINATOR_JAVA_OPTS}" if coordinator else ""),
         "SPARK_NO_DAEMONIZE": "1",
+        **s3_credentials_env(settings or get_settings()),
     }
     env.update(extra or {})
     return env

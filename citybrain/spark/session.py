@@ -71,10 +71,31 @@ def _base_conf(settings: Settings) -> dict[str, str]:
                 "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
             }
         )
-        if settings.s3_access_key and settings.s3_secret_key:
-            conf["spark.hadoop.fs.s3a.access.key"] = settings.s3_access_key.get_secret_value()
-            conf["spark.hadoop.fs.s3a.secret.key"] = settings.s3_secret_key.get_secret_value()
+    # no credentials here: this conf becomes `--conf` arguments of the JVM, which every local user sees in `ps`
+    # (s3_credentials_env for launched JVMs, set_s3_credentials for this process's session)
     return conf
+
+
+def s3_credentials_env(settings: Settings) -> dict[str, str]:
+    """The lake's S3 key pair as the AWS variables S3A's default provider chain reads (its
+    EnvironmentVariableCredentialsProvider): the environment of the Spark JVMs we launch (Connect server,
+    standalone workers and so their executors), private to the user, never their command line."""
+    if not (settings.s3_endpoint and settings.s3_access_key and settings.s3_secret_key):
+        return {}
+    return {"AWS_ACCESS_KEY_ID": settings.s3_access_key.get_secret_value(),
+            "AWS_SECRET_ACCESS_KEY": settings.s3_secret_key.get_secret_value()}
+
+
+def set_s3_credentials(session: SparkSession, settings: Settings) -> None:
+    """Give a started session's Hadoop configuration the S3 key pair (S3A's SimpleAWSCredentialsProvider reads
+    it): set through py4j after the JVM started, it never appears on a command line; jobs ship this configuration
+    to their executors, local or on a cluster."""
+    keys = s3_credentials_env(settings)
+    if not keys:
+        return
+    hadoop = session.sparkContext._jsc.hadoopConfiguration()
+    hadoop.set("fs.s3a.access.key", keys["AWS_ACCESS_KEY_ID"])
+    hadoop.set("fs.s3a.secret.key", keys["AWS_SECRET_ACCESS_KEY"])
 
 
 def _master_is_loopback(master: str) -> bool:
@@ -135,14 +156,20 @@ def build_spark(settings: Settings | None = None, app_name: str = "citybrain") -
     if master.startswith("local") or _master_is_loopback(master):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.master(master).appName(app_name)
-    builder = builder.config("spark.jars", ",".join(str(j) for j in jars))
-    # Client mode everywhere: the driver runs in this process, so its heap is set here too.
-    builder = builder.config("spark.driver.memory", settings.spark_driver_memory)
-    for key, value in _base_conf(settings).items():
+    for key, value in session_conf(settings, jars).items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
+    set_s3_credentials(session, settings)
     session.sparkContext.setLogLevel(settings.spark_log_level)
     return session
+
+
+def session_conf(settings: Settings, jars: list[Path]) -> dict[str, str]:
+    """Everything a new local or cluster session is configured with before its JVM starts (pyspark passes it
+    to spark-submit as `--conf` arguments: nothing secret)."""
+    # Client mode everywhere: the driver runs in this process, so its heap is set here too.
+    return {"spark.jars": ",".join(str(j) for j in jars), "spark.driver.memory": settings.spark_driver_memory,
+            **_base_conf(settings)}
 
 
 def get_spark(settings: Settings | None = None) -> SparkSession:

@@ -76,6 +76,35 @@ def test_arrow_writes_lists_and_duckdb_reads_an_s3_lake(s3_endpoint, settings):
     assert con.execute('SELECT sum(value), count(*) FROM gold.s3_probe').fetchone() == (4.0, 2)
 
 
+class JvmWatch:
+    """Command lines of the Spark JVMs whose environment holds `marker`, sampled from /proc while a job runs
+    (`ps` shows every local user these; the environment only to the owner)."""
+
+    def __init__(self, marker: str):
+        import threading
+
+        self.marker, self.cmdlines, self._stop = marker.encode(), {}, threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.2):
+            for proc in Path("/proc").glob("[0-9]*"):
+                try:
+                    cmdline = (proc / "cmdline").read_bytes()
+                    if b"org.apache.spark" in cmdline and self.marker in (proc / "environ").read_bytes():
+                        self.cmdlines[proc.name] = cmdline.replace(b"\0", b" ").decode(errors="replace")
+                except OSError:  # gone, or not ours
+                    continue
+
+    def __enter__(self) -> JvmWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def test_spark_job_on_s3a_lake_equals_the_local_run(s3_endpoint, spark, settings, tmp_path):
     from citybrain.lake import arrow_io
     from citybrain.spark.jars import fetch_s3a_jars
@@ -86,14 +115,19 @@ def test_spark_job_on_s3a_lake_equals_the_local_run(s3_endpoint, spark, settings
     expected = reference_fingerprints(STAGES, settings)
 
     # A driver of its own: the test session's JVM was started without hadoop-aws.
-    result = run_stages_subprocess(
-        STAGES, master="local[2]", lake_uri=lake.lake_uri, result_path=tmp_path / "s3-result.json", timeout=300,
-        env={"CITYBRAIN_S3_ENDPOINT": s3_endpoint, "CITYBRAIN_S3_ACCESS_KEY": KEYS["s3_access_key"],
-             "CITYBRAIN_S3_SECRET_KEY": KEYS["s3_secret_key"], "CITYBRAIN_SPARK_DRIVER_MEMORY": "1g",
-             "AWS_REGION": "us-east-1"},
-    )
+    with JvmWatch(lake.lake_uri) as jvms:
+        result = run_stages_subprocess(
+            STAGES, master="local[2]", lake_uri=lake.lake_uri, result_path=tmp_path / "s3-result.json",
+            timeout=300,
+            env={"CITYBRAIN_S3_ENDPOINT": s3_endpoint, "CITYBRAIN_S3_ACCESS_KEY": KEYS["s3_access_key"],
+                 "CITYBRAIN_S3_SECRET_KEY": KEYS["s3_secret_key"], "CITYBRAIN_SPARK_DRIVER_MEMORY": "1g",
+                 "AWS_REGION": "us-east-1"},
+        )
 
     assert result["lake_uri"] == lake.lake_uri
+    # the driver JVM's command line (what `ps` shows) holds the S3 settings but not the key pair
+    assert jvms.cmdlines and all(s3_endpoint in c and KEYS["s3_secret_key"] not in c
+                                 and KEYS["s3_access_key"] not in c for c in jvms.cmdlines.values()), jvms.cmdlines
     # Spark wrote through s3a://, deltalake reads through s3://: same objects, same rows as the local run.
     assert {t: table_fingerprint(t, lake) for t in result["tables"]} == expected
     assert {str(t) for t in arrow_io.list_tables(["smoke"], lake)} == set(expected)
