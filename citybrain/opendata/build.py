@@ -82,6 +82,13 @@ def quasi_identifiers(ds: Dataset) -> list[str]:
     return out + [plan[q][0] for q in res.quasi_identifiers if q in plan and plan[q][0] not in out]
 
 
+def count_keys(ds: Dataset) -> list[str]:
+    """What a dataset that fails k-anonymity is counted by: the catalogue's k_anonymity columns (the dimensions
+    it is studied by), else every published quasi item. Counts disclose nobody once small cells are suppressed,
+    so they need not carry every quasi item (counting by all of them would suppress nearly every cell)."""
+    return list(ds.resource.k_anonymity or []) or quasi_identifiers(ds)
+
+
 class LinkageRisk(Exception):
     """Published microdata joins another published dataset on shared items into classes below k."""
 
@@ -153,8 +160,9 @@ def build_resource(ds: Dataset, rows: pa.Table, key: bytes, policy: PrivacyPolic
     check = k_anonymity(table, qis, policy.k_for(ds.access))
     if check.holds:
         return Built(table, "microdata", [check.describe() + ": microdata published"])
-    counts = count_by(table, qis, policy.small_cell_threshold)
-    return Built(counts, "aggregate", [check.describe() + ": published as counts by the quasi-identifiers "
+    keys = count_keys(ds)
+    counts = count_by(table, keys, policy.small_cell_threshold)
+    return Built(counts, "aggregate", [check.describe() + f": published as counts by ({', '.join(keys)}) "
                                        f"with cells below {policy.small_cell_threshold} suppressed"])
 
 

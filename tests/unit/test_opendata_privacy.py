@@ -116,7 +116,7 @@ def _openable():
 
 
 def test_k_check_covers_every_published_quasi_item_of_every_dataset():
-    from citybrain.opendata.build import quasi_identifiers
+    from citybrain.opendata.build import count_keys, quasi_identifiers
 
     for ds in _openable():
         published = column_plan(ds.resource, restricted=ds.access != "public")
@@ -125,6 +125,7 @@ def test_k_check_covers_every_published_quasi_item_of_every_dataset():
     resident = next(ds for ds in _openable() if ds.name == "pop_resident")
     assert quasi_identifiers(resident) == ["district_code", "birth_year", "sex", "education_level", "street_code",
                                            "register_year"]
+    assert count_keys(resident) == ["district_code", "birth_year", "sex"]  # a failed check counts by these
 
 
 def test_no_quasi_date_is_published_at_full_precision():
