@@ -117,7 +117,8 @@ class Settings(BaseSettings):
                 f"CITYBRAIN_HMAC_KEY is not set (the built-in demo key is in use): that key is public and may only publish in a demo or "
                 f"test run (CITYBRAIN_ENV={self.env}, CITYBRAIN_DEMO not set); set a secret key, e.g. "
                 "`export CITYBRAIN_HMAC_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')` "
-                "(docker: in docker/.env), and keep it: a new key changes every published hash")
+                "(docker: in docker/.env) and keep it (a new key changes every published hash); for demo data "
+                "only, mark the run with CITYBRAIN_DEMO=1")
         return self.hmac_key.get_secret_value().encode("utf-8")
 
     def public_dict(self) -> dict[str, str]:
