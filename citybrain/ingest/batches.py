@@ -35,6 +35,7 @@ class Batch:
     rows_pulled: int | None = None  # known at pull time for database extracts, else after parsing
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    header_rows_dropped: int = 0  # title and repeated header rows of a file (no records): audit.reconcile
     watermark_from: str | None = None
     watermark_to: str | None = None
     drift: dict | None = None
