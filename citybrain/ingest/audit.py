@@ -1,7 +1,9 @@
 """The ingestion audit: control.batches (row accounting per batch) and control.rejected_files.
 
 Both are append-only logs written and read without Spark (control_io). Accounting must hold for every batch:
-rows_pulled = rows_loaded + rows_quarantined, else the load fails.
+rows_pulled = rows_loaded + rows_quarantined + header_rows_dropped, else the load fails. A file's title rows
+and repeated header rows hold no record: they are dropped, counted in header_rows_dropped and listed (line and
+text) in the batch reason.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ BATCH_COLUMNS = (
     ("source", "string"), ("file_name", "string"), ("file_checksum", "string"), ("rows_pulled", "long"),
     ("rows_loaded", "long"), ("rows_quarantined", "long"), ("status", "string"), ("reason", "string"),
     ("drift", "string"), ("started_at", "timestamp"), ("finished_at", "timestamp"), ("run_id", "string"),
-    ("watermark_from", "string"), ("watermark_to", "string"),
+    ("watermark_from", "string"), ("watermark_to", "string"), ("header_rows_dropped", "long"),
 )
 REJECTED_FILE_COLUMNS = (
     ("resource", "string"), ("batch_id", "string"), ("file", "string"), ("moved_to", "string"),
@@ -29,17 +31,18 @@ REJECTED_FILE_COLUMNS = (
 
 
 class AccountingError(RuntimeError):
-    """A batch's rows do not add up: pulled != loaded + quarantined."""
+    """A batch's rows do not add up: pulled != loaded + quarantined + dropped header rows."""
 
 
 def reconcile(batch: Batch) -> None:
-    """Raise unless every pulled row is in bronze or in quarantine."""
+    """Raise unless every pulled row is in bronze, in quarantine or a dropped title/header row."""
     pulled = batch.rows_pulled or 0
-    if pulled != batch.rows_loaded + batch.rows_quarantined:
+    accounted = batch.rows_loaded + batch.rows_quarantined + batch.header_rows_dropped
+    if pulled != accounted:
         raise AccountingError(
             f"bronze.{batch.resource} batch {batch.batch_id}: {pulled} rows pulled but {batch.rows_loaded} in "
-            f"bronze + {batch.rows_quarantined} in quarantine.rejected_rows = "
-            f"{batch.rows_loaded + batch.rows_quarantined}; rows were lost or duplicated. The watermark was not "
+            f"bronze + {batch.rows_quarantined} in quarantine.rejected_rows + {batch.header_rows_dropped} "
+            f"title/header rows dropped = {accounted}; rows were lost or duplicated. The watermark was not "
             f"advanced; inspect the landed extract {batch.landing_path} and re-run the load task")
 
 
@@ -49,7 +52,7 @@ def batch_row(batch: Batch) -> tuple:
         batch.resource, batch.department, batch.batch_id, batch.batch_date, batch.source, batch.file_name,
         batch.checksum, batch.rows_pulled or 0, batch.rows_loaded, batch.rows_quarantined, batch.status,
         batch.reason, json.dumps(batch.drift, ensure_ascii=False) if batch.drift else None, batch.started_at,
-        batch.finished_at, batch.run_id, batch.watermark_from, batch.watermark_to,
+        batch.finished_at, batch.run_id, batch.watermark_from, batch.watermark_to, batch.header_rows_dropped,
     )
 
 
@@ -95,6 +98,7 @@ def summarise_resource(resource: str, department: str, rows: list[dict]) -> dict
         "rows_pulled": sum(r["rows_pulled"] or 0 for r in rows),
         "rows_loaded": sum(r["rows_loaded"] or 0 for r in rows),
         "rows_quarantined": sum(r["rows_quarantined"] or 0 for r in rows),
+        "header_rows_dropped": sum(r.get("header_rows_dropped") or 0 for r in rows),
         "files_rejected": len(rejected),
         "drift": "; ".join(drift) or None,
         "reason": "; ".join(r["reason"] for r in rows if r.get("reason") and r["status"] != LOADED) or None,

@@ -20,7 +20,7 @@ from citybrain.ingest.batches import FAILED, LOADED, PENDING, REJECTED, Batch, u
 from citybrain.ingest.control_io import arrow_schema, count_rows
 from citybrain.ingest.drift import Drift, detect_drift, safe_column_name
 from citybrain.ingest.landing import move_to_rejected, verify_checksum
-from citybrain.ingest.readers import PARSE_COLUMNS, Extract, UnreadableFile, read_extract
+from citybrain.ingest.readers import PARSE_COLUMNS, Extract, ItemHints, UnreadableFile, read_extract
 from citybrain.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -87,13 +87,14 @@ def parse_batch(batch: Batch, resource: Resource) -> Extract:
     fmt = "parquet" if batch.file_name.endswith(".parquet") else src.format
     try:
         extract = read_extract(Path(batch.landing_path), fmt, encoding=getattr(src, "encoding", "utf-8"),
-                               delimiter=getattr(src, "delimiter", None),
-                               date_items=frozenset(i.name for i in resource.items if i.type == "D"))
+                               delimiter=getattr(src, "delimiter", None), items=ItemHints.of(resource))
     except UnreadableFile as exc:
         if exc.columns:  # a readable header still tells whether the department changed its columns
             batch.drift = detect_drift(exc.columns, resource.item_names).to_json_dict()
         raise
-    batch.rows_pulled = extract.rows
+    # Title and repeated header rows were delivered too: pulled, dropped and counted (audit.reconcile).
+    batch.header_rows_dropped = len(extract.dropped)
+    batch.rows_pulled = extract.rows + batch.header_rows_dropped
     drift = detect_drift(extract.columns, resource.item_names)
     batch.drift = drift.to_json_dict()
     reason = missing_required_reason(resource, drift)
@@ -136,8 +137,9 @@ def write_batches(ready: list[tuple[Batch, Extract]], resource: Resource, depart
 
     spark = get_spark(settings)
     now = utcnow()
-    goods, bad_rows = [], []
+    goods, bad_rows, notes = [], [], {}
     for batch, extract in ready:
+        notes[batch.batch_id] = extract.notes(batch.file_name or batch.source)
         table, data_columns = align(extract, resource)
         good, bad = quarantine.transform(table, resource, batch.batch_id, data_columns, now)
         # Small batches are the norm: one output file per million rows, not one per core.
@@ -155,11 +157,14 @@ def write_batches(ready: list[tuple[Batch, Extract]], resource: Resource, depart
         try:
             audit.reconcile(batch)
             batch.status = LOADED
+            reasons = notes[batch.batch_id]
             if batch.rows_quarantined:
-                batch.reason = (f"{batch.rows_quarantined} row(s) quarantined "
-                                f"(quarantine.rejected_rows, batch_id {batch.batch_id})")
-            log.info("%s: batch %s loaded %d row(s), quarantined %d", bronze.bronze_table(resource.name),
-                     batch.batch_id, batch.rows_loaded, batch.rows_quarantined)
+                reasons = [f"{batch.rows_quarantined} row(s) quarantined "
+                           f"(quarantine.rejected_rows, batch_id {batch.batch_id})", *reasons]
+            batch.reason = "; ".join(reasons) or None
+            log.info("%s: batch %s loaded %d row(s), quarantined %d, dropped %d header row(s)%s",
+                     bronze.bronze_table(resource.name), batch.batch_id, batch.rows_loaded, batch.rows_quarantined,
+                     batch.header_rows_dropped, "".join(f"\n  {note}" for note in notes[batch.batch_id]))
         except audit.AccountingError as exc:
             batch.status, batch.reason = FAILED, str(exc)
             failures.append(exc)

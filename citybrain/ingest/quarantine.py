@@ -4,6 +4,7 @@ Rules (the first failing rule per row; one quarantine row per rejected source ro
 accounting exact):
   ingest.field_count        the record does not split into the header's columns
   ingest.unparseable_record the record is not a JSON object of single values
+  ingest.precision_lost     a C item (identifier, phone, code) holds a number that lost digits
   ingest.primary_key_null   a primary-key item is empty
   ingest.length             a text value is more than LENGTH_MARGIN times the item's length
 Type and code-list checks are conform's job: bronze keeps every value as pulled.
@@ -18,7 +19,7 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from citybrain.ingest.readers import PARSE_COLUMNS, RULE_FIELD_COUNT, RULE_UNPARSEABLE
+from citybrain.ingest.readers import PARSE_COLUMNS, RULE_FIELD_COUNT, RULE_PRECISION_LOST, RULE_UNPARSEABLE
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -41,6 +42,10 @@ REASONS = {
                       "record at the source and re-deliver it",
     RULE_UNPARSEABLE: "{table} row {row}: {detail}; rule " + RULE_UNPARSEABLE + ": the record cannot be read "
                       "as one value per item; correct the record at the source and re-deliver it",
+    RULE_PRECISION_LOST: "{table} row {row}: {detail}; rule " + RULE_PRECISION_LOST + ": an identifier, phone "
+                         "or code arrived as a spreadsheet number, whose digits beyond 15 are gone (never converted: "
+                         "that would invent them); the department must format the column as text and re-deliver "
+                         "the record",
     RULE_PK_NULL: "{table} row {row} (key {key}): primary-key item {item} is empty; rule " + RULE_PK_NULL
                   + ": the record cannot be identified; the department must supply {item}",
     RULE_LENGTH: "{table} row {row} (key {key}): item {item} holds {value_length} characters, the catalogue "

@@ -204,7 +204,8 @@ def append_arrow(name: str | TableName, data: pa.Table, *, settings: Settings | 
     from deltalake import write_deltalake
 
     settings = settings or get_settings()
-    write_deltalake(_delta_rs_uri(table_uri(name, settings)), data, mode="append",
+    # schema_mode merge: a log that gains a column in a release takes it (null in its older rows).
+    write_deltalake(_delta_rs_uri(table_uri(name, settings)), data, mode="append", schema_mode="merge",
                     storage_options=_storage_options(settings))
 
 

@@ -40,5 +40,5 @@ def normalise_name(text: str) -> str:
 
 
 def visible(text: str) -> str:
-    """Text for a reason or a log line, invisible characters shown as \\uXXXX escapes."""
-    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
+    """Text for a reason or a log line, invisible characters (but the tab) shown as \\uXXXX escapes."""
+    return "".join(c if c.isprintable() or c == "\t" else f"\\u{ord(c):04x}" for c in text)

@@ -148,3 +148,28 @@ def test_unreadable_and_keyless_files_are_rejected_with_a_reason(spark, drop):
     assert result["status"] == "rejected"
     assert "required column(s) ticket_no of bronze.hotline_ticket (primary key) are missing" in result["reason"]
     assert result["drift"]["renamed"][0]["found"] == "ticket_number"
+
+
+def test_title_and_repeated_header_rows_are_dropped_counted_and_reconciled(spark, drop):
+    from citybrain.catalog import get_catalog
+    from citybrain.ingest.audit import BATCHES_TABLE
+    from citybrain.ingest.control_io import read_rows
+
+    settings, write = drop
+    items = get_catalog().resource("hotline_ticket").item_names
+    header = ",".join(items) + "\n"
+    title = "12345热线工单导出 2026年11月1日" + "," * (len(items) - 1) + "\n"
+    record = {"ticket_no": "T1", "content": "路灯不亮"}
+    row = "".join(",".join(r.get(c, "") for c in items) + "\n" for r in (record, {"ticket_no": "T2"}, {}))
+    # a title above the header, then two exports concatenated; the empty record has no key (quarantined)
+    write(DAY, [], raw=(title + header + row + header.replace("ticket_no", "ticket\u200b_no") + row).encode())
+    [result] = _ingest(settings)
+    assert (result["status"], result["rows_pulled"], result["rows_loaded"], result["rows_quarantined"],
+            result["header_rows_dropped"]) == ("loaded", 8, 4, 2, 2)
+    assert "1 title row(s) above the header dropped (rule ingest.title_row, no record): line 1" in result["reason"]
+    assert "1 repeated header row(s) dropped (rule ingest.repeated_header, no record): line 6" in result["reason"]
+    [audit] = read_rows(BATCHES_TABLE, "hotline_ticket", settings)
+    assert (audit["rows_pulled"], audit["rows_loaded"], audit["rows_quarantined"], audit["header_rows_dropped"]) == (
+        8, 4, 2, 2)
+    assert sorted((r["ticket_no"], r["_row_number"]) for r in _bronze(spark, settings).collect()) == [
+        ("T1", 1), ("T1", 4), ("T2", 2), ("T2", 5)]

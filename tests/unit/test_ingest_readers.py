@@ -5,7 +5,13 @@ import re
 
 import pytest
 
-from citybrain.ingest.readers import RULE_FIELD_COUNT, RULE_UNPARSEABLE, UnreadableFile, read_extract
+from citybrain.ingest.readers import (
+    RULE_FIELD_COUNT,
+    RULE_UNPARSEABLE,
+    ItemHints,
+    UnreadableFile,
+    read_extract,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -113,7 +119,7 @@ def test_xlsx_cells_as_text(tmp_path):
     sheet.append(["C3", 1, None, None, "stray"])
     path = tmp_path / "subsistence_20261101.xlsx"
     book.save(path)
-    rows = read_extract(path, "xlsx", date_items=frozenset({"start_date"})).table.to_pylist()
+    rows = read_extract(path, "xlsx", items=ItemHints(date_items=frozenset({"start_date"}))).table.to_pylist()
     assert [(r["case_no"], r["amount"], r["start_date"], r["checked_at"], r["_parse_rule"]) for r in rows] == [
         ("C1", "1200", "2026-11-01", "2026-11-01 08:30:00", None),
         ("C2", "12.5", None, None, None),
