@@ -4,7 +4,7 @@ import datetime as dt
 
 import pyarrow as pa
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from citybrain.opendata.deidentify import (
@@ -144,6 +144,7 @@ def test_no_quasi_date_is_published_at_full_precision():
     assert deidentify(rows, no_rule, b"k", restricted=True).to_pylist() == [{"register_year": 1981}]
 
 
+@settings(deadline=None, max_examples=60)  # tiny tables; a loaded CI core must not flake it
 @given(st.lists(st.tuples(st.sampled_from("abc"), st.sampled_from([1, 2, None])), max_size=30),
        st.lists(st.tuples(st.sampled_from("abd"), st.sampled_from([1, 2, 3])), max_size=10),
        st.integers(1, 6))
@@ -204,3 +205,28 @@ def test_demo_release_says_so_in_datapackage_and_dcat(tmp_path):
         dcat = catalogue([], manifest, None, "目录")
         assert (DEMO_NOTICE in dcat["dct:description"]["@value"]) is demo
         assert dcat["dct:title"]["@value"].startswith("[DEMO]") is demo
+
+
+def test_publish_linkage_gate_names_the_join_that_isolates_people():
+    """Residents published with their address code (as before issue 25) join the public addresses in classes
+    of 3 (one household per address): the gate refuses the release and names the join."""
+    import dataclasses
+
+    from citybrain.opendata.build import Built, LinkageRisk, PrivacyPolicy, build_resource, check_linkage
+    from citybrain.opendata.sample import addresses, entity_table, residents
+
+    by_name = {ds.name: ds for ds in _openable()}
+    resident, address = by_name["pop_resident"], by_name["geo_address"]
+    people = entity_table("pop_resident", residents(with_address_codes=True))
+    published = build_resource(resident, people, b"k", PrivacyPolicy())
+    places = Built(entity_table("geo_address", addresses()), "microdata")
+    assert check_linkage([(resident, published), (address, places)], PrivacyPolicy()) == 3  # district, street, both
+    res = resident.resource
+    before = dataclasses.replace(resident, resource=res.model_copy(update={
+        "deidentify": {k: v for k, v in res.deidentify.items() if k != "address_code"},
+        "items": [i.model_copy(update={"pii": "none"}) if i.name == "address_code" else i for i in res.items]}))
+    leaky = build_resource(before, people, b"k", PrivacyPolicy())
+    assert "address_code" in leaky.table.column_names and leaky.form == "microdata"
+    with pytest.raises(LinkageRisk, match=r"restricted/pop_resident joined to public/geo_address: k-anonymity on "
+                                          r"\(address_code\) with k=5: smallest class 3 rows, 40 classes below k"):
+        check_linkage([(before, leaky), (address, places)], PrivacyPolicy())
