@@ -8,6 +8,7 @@ from citybrain.cli import airflow_cmd, bench_cmd, corrections_cmd, demo_cmd, doc
 from citybrain.cli.catalog_cmd import catalog_app
 from citybrain.cli.conform_cmd import conform_app
 from citybrain.cli.opendata_cmd import publish, releases_app
+from citybrain.cli.params import CitybrainGroup
 from citybrain.cli.quality_cmd import quality_app
 from citybrain.cli.sources_cmd import sources_app
 from citybrain.cli.spark_cmd import spark_app
@@ -19,6 +20,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=CitybrainGroup,  # a wrong invocation is one line and exit 2 (citybrain.cli.params)
 )
 app.command("doctor")(doctor_cmd.doctor)
 app.command("demo")(demo_cmd.demo)

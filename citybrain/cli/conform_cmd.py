@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import typer
 
 from citybrain.cli.output import conform_progress, console, print_json, print_table
+from citybrain.cli.params import CitybrainGroup, iso_date, positive, resource_name
 
 conform_app = typer.Typer(help="Conform bronze to silver (standardise, validate, history, golden records, 多源校核).",
-                          no_args_is_help=True)
+                          no_args_is_help=True, cls=CitybrainGroup)
 
 
 @conform_app.command("run")
 def run(
-    until: str | None = typer.Option(None, help="conform only batches up to this batch date (YYYY-MM-DD)"),
-    resource: list[str] | None = typer.Option(None, "--resource", "-r", help="only these resources (repeatable)"),
-    rerun: list[str] | None = typer.Option(None, help="conform the batches of this date again (repeatable)"),
-    workers: int | None = typer.Option(None, help="resources in flight at once (default: the job's)"),
+    until: dt.date | None = typer.Option(None, parser=iso_date, metavar="YYYY-MM-DD",
+                                         help="conform only batches up to this batch date"),
+    resource: list[str] | None = typer.Option(None, "--resource", "-r", parser=resource_name, metavar="NAME",
+                                              help="only these resources, by name or code (repeatable)"),
+    rerun: list[dt.date] | None = typer.Option(None, parser=iso_date, metavar="YYYY-MM-DD",
+                                               help="conform the batches of this date again (repeatable)"),
+    workers: int | None = typer.Option(None, parser=positive, help="resources in flight at once (default: the job's)"),
     as_json: bool = typer.Option(False, "--json", help="print the run's summary as JSON"),
 ) -> None:
     """Conform every pending bronze batch (not yet in control.conformed_batches); a line per resource and
@@ -40,7 +45,8 @@ def run(
 
 @conform_app.command("evaluate")
 def evaluate(
-    manifest: Path | None = typer.Option(None, help="fault manifest folder (default <sources>/manifest)"),
+    manifest: Path | None = typer.Option(None, exists=True, file_okay=False,
+                                         help="fault manifest folder (default <sources>/manifest)"),
     as_json: bool = typer.Option(False, "--json", help="print the scores as JSON"),
 ) -> None:
     """Precision and recall of conform per fault kind it owns, against the simulator's ground truth."""
