@@ -46,6 +46,7 @@ HEADER_SEARCH_ROWS = 10  # a header below a title and blank rows is among a shee
 EXACT_DIGITS = 15
 # How Excel shows (and saves as CSV) a number too wide for its column: 3.70602E+17, 1.38E+10.
 _SCIENTIFIC = re.compile(r"^[+-]?\d(?:\.\d+)?[eE][+-]\d{2,3}$")
+_EXPONENT = re.compile(r"\d[eE][+-]\d")  # a delimited record without one holds no scientific number
 _OTHER_DELIMITERS = (",", ";", "\t", "|")
 _PLAIN_SPACES = " \t\r\n"  # a header cell only trimmed of these is not noted as cleaned
 _NOTE_ROWS = 10  # dropped rows listed one by one in the batch reason (the rest counted)
@@ -253,6 +254,8 @@ class _Layout:
 
     def is_header(self, cells: list[str]) -> bool:
         """A record naming the header's columns again (two exports concatenated)."""
+        if not cells or self.items.column(cells[0]) != self.header[0]:  # one cell read per record, not all
+            return False
         columns = [self.items.column(c) for c in cells]
         while columns and not columns[-1]:
             columns.pop()
@@ -334,8 +337,10 @@ def _read_csv(path: Path, encoding: str, delimiter: str, items: ItemHints) -> Ex
         raw = delimiter.join(record)
         if len(fields) != len(header):
             rows.add(values, RULE_FIELD_COUNT, f"{len(fields)} fields, the header has {len(header)}", raw)
-        else:
+        elif _EXPONENT.search(raw):
             rows.add(values, *_precision_mark(values, values, items, raw))
+        else:
+            rows.add(values)
     return rows.to_extract()
 
 

@@ -16,27 +16,17 @@ NO_BREAK_SPACE = "\u00a0"
 # no-break space, zero-width marks and the byte-order mark (the ideographic space is already ' ').
 SPACES = " \t\n\r\f\v" + NO_BREAK_SPACE + ZERO_WIDTH
 
-_HALF_WIDTH = str.maketrans(FULL_WIDTH, HALF_WIDTH)
 # In a name, an invisible mark is never meant (deleted wherever it is) and a no-break space is a space.
-_NAME = str.maketrans({**{c: None for c in ZERO_WIDTH}, NO_BREAK_SPACE: " "})
-
-
-def half_width(text: str) -> str:
-    """Full-width letters, digits, punctuation and the ideographic space as their ASCII forms."""
-    return text.translate(_HALF_WIDTH)
-
-
-def clean_text(text: str) -> str:
-    """Half-width, edges trimmed of every space and invisible mark (as conform's `clean_text`, '' for empty)."""
-    return half_width(text).strip(SPACES)
+_NAME = str.maketrans({**dict(zip(FULL_WIDTH, HALF_WIDTH, strict=True)), **{c: None for c in ZERO_WIDTH},
+                       NO_BREAK_SPACE: " "})
 
 
 def normalise_name(text: str) -> str:
     """A header or key name as meant: half-width, invisible marks removed anywhere, trimmed.
 
-    `ｔｉｃｋｅｔ＿ｎｏ`, `ticket\u200b_no`, `\ufeffticket_no\u00a0` all read as `ticket_no`.
+    `ｔｉｃｋｅｔ＿ｎｏ`, `ticket\\u200b_no`, `\\ufeffticket_no\\u00a0` all read as `ticket_no`.
     """
-    return clean_text(half_width(text).translate(_NAME))
+    return text.translate(_NAME).strip(SPACES)
 
 
 def visible(text: str) -> str:
