@@ -5,11 +5,13 @@ from __future__ import annotations
 import typer
 
 from citybrain.cli.output import console, print_json
+from citybrain.cli.params import bench_stage
 
 
 def bench(
     scale: float = typer.Option(1.0, help="scale factor (1 = a city of 1,000,000 residents)"),
-    stage: list[str] = typer.Option(None, "--stage", "-s", help="run only these stages (repeatable)"),
+    stage: list[str] = typer.Option(None, "--stage", "-s", parser=bench_stage,
+                                    help="run only these stages (repeatable)"),
     as_json: bool = typer.Option(False, "--json", help="print results as JSON"),
 ) -> None:
     """Run the bench stages; write var/bench/*.json and a Markdown table."""

@@ -10,12 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from citybrain.cli.params import CitybrainGroup, one_of
+
 catalog_app = typer.Typer(
     name="catalog",
     help="The data catalogue as code: validate it, list and show resources, the authority matrix, HTML docs.",
     no_args_is_help=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=CitybrainGroup,
 )
 
 DirOpt = Annotated[
@@ -69,6 +72,10 @@ def list_resources(
 ) -> None:
     """List the resources (code, name, title, library, provider, kind, sharing, opening)."""
     cat = _load(catalog_dir)
+    if library is not None:
+        one_of(library, cat.libraries, "library", param_hint="'--library'")
+    if department is not None:
+        one_of(department, cat.departments, "department", param_hint="'--department'")
     rows = [
         {"code": r.code, "name": r.name, "title_zh": r.title_zh, "library": r.library, "provider": r.provider,
          "kind": r.kind, "update_cycle": r.update_cycle, "share": r.share.type, "open": r.open.type,
@@ -137,6 +144,8 @@ def authority(
 ) -> None:
     """Authority matrix: entity attribute -> authoritative department and item -> verification copies."""
     cat = _load(catalog_dir)
+    if entity is not None:
+        one_of(entity, cat.authority_map(), "entity", param_hint="'--entity'")
     rows = []
     for ent, attrs in cat.authority_map().items():
         if entity and ent != entity:

@@ -8,14 +8,17 @@ from datetime import date, timedelta
 import typer
 
 from citybrain.cli.output import console
+from citybrain.cli.params import fault_rate, iso_date, positive
 
 
 def demo(
     scale: float = typer.Option(0.01, help="city size: 1 = 1,000,000 residents; the demo default is 10,000"),
-    days: int = typer.Option(2, help="simulated days: day 0 is the initial load, later days are increments"),
+    days: int = typer.Option(2, parser=positive,
+                             help="simulated days: day 0 is the initial load, later days are increments"),
     seed: int = typer.Option(42, help="random seed of the simulated city"),
-    faults: str = typer.Option("0.02", help="fault rate injected into the sources, or 'none'"),
-    start_date: str = typer.Option("2026-11-01", help="calendar date of day 0"),
+    faults: str = typer.Option("0.02", parser=fault_rate, help="fault rate injected into the sources, or 'none'"),
+    start_date: date = typer.Option("2026-11-01", parser=iso_date, metavar="YYYY-MM-DD",
+                                    help="calendar date of day 0"),
     smoke_rows: int = typer.Option(10_000, help="rows in the smoke batch"),
 ) -> None:
     """Generate the city's sources, then run every stage as headless Airflow DAG runs, day by day."""
@@ -47,7 +50,7 @@ def demo(
     from citybrain.ingest import run_ingestion
     from citybrain.ingest.report import print_ingestion_report
 
-    first = date.fromisoformat(start_date)
+    first = start_date
     for day in range(days):
         logical = first + timedelta(days=day)
         console.rule(f"[bold]3. ingestion {logical}: every department DAG → bronze")

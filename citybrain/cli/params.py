@@ -13,6 +13,7 @@ import datetime as dt
 import difflib
 import sys
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import typer
 from typer.core import TyperGroup
@@ -110,14 +111,46 @@ def lake_table(value: str, layers: Iterable[str] | None = None) -> str:
     return one_of(value, tables, "table", more=": see `citybrain sql \"SHOW ALL TABLES\"`")
 
 
-def version_pin(value: str) -> tuple[str, int]:
-    """``layer.table=N``: a table of the lake pinned to Delta version N."""
+class VersionPin(NamedTuple):
+    table: str
+    version: int
+
+
+def version_pin(value: str) -> VersionPin:
+    """``layer.table=N``: a silver, gold or open table of the lake pinned to Delta version N."""
     name, sep, version = value.partition("=")
     if not sep or not version.strip().isdigit():
         raise typer.BadParameter(f"{value!r} is not layer.table=N, e.g. gold.indicator_values=3")
     from citybrain.analyst.sql import ANALYST_LAYERS
 
-    return lake_table(name.strip(), ANALYST_LAYERS), int(version)
+    return VersionPin(lake_table(name.strip(), ANALYST_LAYERS), int(version))
+
+
+class Weight(NamedTuple):
+    dimension: str
+    weight: float
+
+
+def dimension_weight(value: str) -> Weight:
+    """``dimension=weight`` of the GB/T 36344 scorecard, e.g. timeliness=2."""
+    from citybrain.quality.policy import DIMENSIONS
+
+    name, sep, number = value.partition("=")
+    try:
+        weight = float(number)
+    except ValueError:
+        weight = -1.0
+    if not sep or weight < 0:
+        raise typer.BadParameter(f"{value!r} is not dimension=weight with a weight >= 0, e.g. timeliness=2")
+    return Weight(one_of(name.strip(), DIMENSIONS, "dimension"), weight)
+
+
+def bench_stage(value: str) -> str:
+    """A stage of `citybrain bench`."""
+    from citybrain.bench import stages as _registered  # noqa: F401  (registers the stages)
+    from citybrain.bench.harness import STAGES
+
+    return one_of(value, STAGES, "bench stage")
 
 
 def fault_rate(value: str) -> str:

@@ -8,14 +8,16 @@ from pathlib import Path
 import typer
 
 from citybrain.cli.output import console, print_json
+from citybrain.cli.params import CitybrainGroup, Weight, dimension_weight, iso_date, lake_table
 
 quality_app = typer.Typer(help="Quality gates (Great Expectations), GB/T 36344 scorecard, fault detection.",
-                          no_args_is_help=True)
+                          no_args_is_help=True, cls=CitybrainGroup)
 
 
 @quality_app.command("gate")
 def gate(
-    tables: list[str] = typer.Argument(None, help="layer.table names (default: every silver/gold/open table)"),
+    tables: list[str] = typer.Argument(None, parser=lake_table, metavar="[LAYER.TABLE]...",
+                                       help="layer.table names (default: every silver/gold/open table)"),
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON"),
 ) -> None:
     """Validate the current version of tables, record control.quality_results, build Data Docs."""
@@ -39,16 +41,17 @@ def gate(
 @quality_app.command("report")
 def report(
     as_json: bool = typer.Option(False, "--json", help="print the league table as JSON"),
-    date: str | None = typer.Option(None, "--date", help="day of the league table (default: newest)"),
-    weight: list[str] = typer.Option(None, "--weight", "-w", help="dimension=weight override, e.g. timeliness=2"),
+    date: dt.date | None = typer.Option(None, "--date", parser=iso_date, metavar="YYYY-MM-DD",
+                                        help="day of the league table (default: newest)"),
+    weight: list[Weight] = typer.Option(None, "--weight", "-w", parser=dimension_weight, metavar="DIMENSION=W",
+                                        help="dimension=weight override, e.g. timeliness=2"),
 ) -> None:
     """Build gold.quality_scorecard and print the department league table (and write quality.html)."""
     from citybrain.quality.policy import DIMENSION_ZH, DIMENSIONS
     from citybrain.quality.scorecard import build_scorecard, league_table, render_page
 
-    override = {k: float(v) for k, v in (w.split("=", 1) for w in weight or [])}
-    rows = build_scorecard(weight_override=override)
-    league = league_table(rows, dt.date.fromisoformat(date) if date else None)
+    rows = build_scorecard(weight_override=dict(weight or []))
+    league = league_table(rows, date)
     page = render_page(rows, league)
     if as_json:
         print_json({"league": league, "page": page})
@@ -63,7 +66,8 @@ def report(
 
 @quality_app.command("faults")
 def faults(
-    manifest: Path | None = typer.Option(None, "--manifest", help="manifest folder (default sources/manifest)"),
+    manifest: Path | None = typer.Option(None, "--manifest", exists=True, file_okay=False,
+                                         help="manifest folder (default sources/manifest)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Which gate caught each fault kind of the simulator's manifest, and the recall."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import typer
 
 from citybrain.cli.output import console
+from citybrain.cli.params import CitybrainGroup
 
 setup_app = typer.Typer(help="Idempotent set-up: Delta jars from Maven Central, Airflow metadata DB.",
-                        no_args_is_help=True)
+                        no_args_is_help=True, cls=CitybrainGroup)
 
 
 @setup_app.command("jars")

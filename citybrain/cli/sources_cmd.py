@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from citybrain.cli.params import CitybrainGroup, fault_rate, iso_date, positive
 
 sources_app = typer.Typer(
     name="sources",
@@ -14,6 +17,7 @@ sources_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=CitybrainGroup,
 )
 
 OutOpt = Annotated[Path | None, typer.Option("--out", help="sources folder (default: settings.sources_dir, var/sources)")]
@@ -34,9 +38,11 @@ def _paths(out: Path | None, catalog_dir: Path | None) -> dict:
 def generate(
     scale: Annotated[float, typer.Option(help="city size: 1 = 1,000,000 residents (demo 0.01)")] = 0.01,
     seed: Annotated[int, typer.Option(help="random seed; same inputs give byte-identical sources")] = 42,
-    days: Annotated[int, typer.Option(help="simulated days; day 0 is the full initial load")] = 1,
-    faults: Annotated[str, typer.Option(help="fault rate (e.g. 0.02) or 'none' for clean sources")] = "0.02",
-    start_date: Annotated[str, typer.Option("--start-date", help="calendar date of day 0")] = "2026-11-01",
+    days: Annotated[int, typer.Option(parser=positive, help="simulated days; day 0 is the full initial load")] = 1,
+    faults: Annotated[str, typer.Option(parser=fault_rate,
+                                        help="fault rate (e.g. 0.02) or 'none' for clean sources")] = "0.02",
+    start_date: Annotated[dt.date, typer.Option("--start-date", parser=iso_date, metavar="YYYY-MM-DD",
+                                                help="calendar date of day 0")] = "2026-11-01",
     db_url: Annotated[str | None, typer.Option("--db-url", help="SQLAlchemy URL (e.g. postgresql://...): "
                                                "each logical database becomes a schema; default SQLite files")] = None,
     out: OutOpt = None,

@@ -8,10 +8,11 @@ import threading
 import typer
 
 from citybrain.cli.output import console
+from citybrain.cli.params import CitybrainGroup, one_of
 
 spark_app = typer.Typer(
     help="Spark beyond one machine: a standalone cluster, a Spark Connect server with Delta, their jars.",
-    no_args_is_help=True,
+    no_args_is_help=True, cls=CitybrainGroup,
 )
 
 
@@ -28,8 +29,7 @@ def connect_server(
     from citybrain.spark.jars import fetch_delta_jars
     from citybrain.spark.processes import run_foreground
 
-    if delta_plugin not in ("auto", "require", "off"):
-        raise typer.BadParameter("--delta-plugin is one of auto, require, off")
+    one_of(delta_plugin, ("auto", "require", "off"), "Delta plugin mode", param_hint="'--delta-plugin'")
     fetch_delta_jars()  # offline no-op once cached
     argv = connect_server_command(host=host, port=port, master=master, delta_plugin=delta_plugin,
                                   cores_max=cores_max or None)

@@ -1,44 +1,44 @@
-"""`citybrain sql "SELECT ..."` and `citybrain duckdb PATH`: DuckDB over the silver, gold and open tables."""
+"""`citybrain sql "SELECT ..."` and `citybrain duckdb PATH`: DuckDB over the silver, gold and open tables.
+
+Read-only: a statement that would write, read files or load extensions is refused (exit 2), and every
+statement is written to the audit log <var>/audit/sql.jsonl (citybrain.analyst.audit)."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import sys
 from pathlib import Path
 
 import typer
 
 from citybrain.cli.output import console, err_console, print_json, print_table
+from citybrain.cli.params import VersionPin, iso_time, one_of, version_pin
 
 VERSION_HELP = "pin a table to a Delta version: layer.table=N (repeatable)"
-AS_OF_HELP = "read every table as it was at this time (ISO, e.g. 2026-11-20T00:00:00Z)"
-
-
-def _versions(specs: list[str]) -> dict[str, int]:
-    from citybrain.analyst.sql import parse_versions
-
-    try:
-        return parse_versions(specs)
-    except ValueError as exc:
-        err_console.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from exc
+AS_OF_HELP = "read every table as it was at this time (ISO 8601, e.g. 2026-11-20T00:00:00Z; no offset = UTC)"
 
 
 def sql(
-    statement: str = typer.Argument(..., help="SQL over views named layer.table, e.g. gold.indicator_values"),
-    version: list[str] = typer.Option([], "--version", help=VERSION_HELP),
-    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    statement: str = typer.Argument(..., help="one SELECT over views named layer.table, e.g. gold.indicator_values"),
+    version: list[VersionPin] = typer.Option([], "--version", parser=version_pin, metavar="layer.table=N",
+                                             help=VERSION_HELP),
+    as_of: dt.datetime | None = typer.Option(None, "--as-of", parser=iso_time, metavar="TIME", help=AS_OF_HELP),
     as_csv: bool = typer.Option(False, "--csv", help="CSV on stdout"),
     as_json: bool = typer.Option(False, "--json", help="JSON records on stdout"),
     limit: int = typer.Option(200, "--limit", help="rows shown in the table view (CSV/JSON print all)"),
 ) -> None:
-    """Run DuckDB SQL over the current silver, gold and open tables (no Spark), with time travel."""
-    from citybrain.analyst.sql import query
+    """Run one read-only DuckDB SELECT over the current silver, gold and open tables (no Spark), with time
+    travel; refused statements exit 2, failing ones 1; every statement is audited in var/audit/sql.jsonl."""
+    from citybrain.analyst.sql import AnalystInputError, run_sql
 
     try:
-        result = query(statement, versions=_versions(version), as_of=as_of)
+        result = run_sql(statement, versions=dict(version), as_of=as_of)
+    except AnalystInputError as exc:  # refused statement, a version or time the table does not have
+        err_console.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from exc
     except Exception as exc:
-        err_console.print(f"[red]query failed:[/] {exc}")
+        err_console.print(f"query failed: {exc}", markup=False, highlight=False)
         raise typer.Exit(1) from exc
     rows = result.to_pylist()
     if as_csv:
@@ -53,17 +53,26 @@ def sql(
             console.print(f"... {len(rows) - limit} more rows (use --csv or --json for all)")
 
 
+def _layers(values: list[str]) -> list[str]:
+    from citybrain.analyst.sql import ANALYST_LAYERS
+
+    return [one_of(v, ANALYST_LAYERS, "layer", param_hint="'--layer'") for v in values]
+
+
 def duckdb_file(
-    path: Path = typer.Argument(..., help="DuckDB database file to write (replaced when complete)"),
-    version: list[str] = typer.Option([], "--version", help=VERSION_HELP),
-    as_of: str | None = typer.Option(None, "--as-of", help=AS_OF_HELP),
+    path: Path = typer.Argument(..., dir_okay=False, help="DuckDB database file to write (replaced when complete)"),
+    version: list[VersionPin] = typer.Option([], "--version", parser=version_pin, metavar="layer.table=N",
+                                             help=VERSION_HELP),
+    as_of: dt.datetime | None = typer.Option(None, "--as-of", parser=iso_time, metavar="TIME", help=AS_OF_HELP),
     layer: list[str] = typer.Option(["silver", "gold", "open"], "--layer", help="layers to include"),
 ) -> None:
-    """Write a DuckDB database file holding the silver, gold and open tables (layer.table) for other tools."""
+    """Write a DuckDB database file holding the silver, gold and open tables (layer.table) for other tools;
+    the export is audited in var/audit/sql.jsonl."""
     import logging
 
     from citybrain.analyst.sql import write_database
 
+    layers = _layers(layer)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    rows = write_database(str(path), layers=layer, versions=_versions(version), as_of=as_of)
+    rows = write_database(str(path), layers=layers, versions=dict(version), as_of=as_of)
     console.print(f"{len(rows)} tables, {sum(rows.values())} rows -> {path}")
