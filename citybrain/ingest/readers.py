@@ -235,7 +235,7 @@ class _Layout:
 
     def __init__(self, rows: list[tuple[int, list[str]]], items: ItemHints, name: str, joiner: str):
         """`rows`: (line, cell texts) of every non-blank row; the header is found, its names read."""
-        self.items, self.name, self.joiner = items, name, joiner
+        self.items, self.joiner = items, joiner
         scores = [items.header_score(cells) for _, cells in rows[:HEADER_SEARCH_ROWS]]
         at = max(range(len(scores)), key=lambda i: (scores[i], -i))  # the best match, the first on a tie
         self.dropped = [DroppedRow(line, RULE_TITLE_ROW, joiner.join(cells)) for line, cells in rows[:at]]
@@ -248,8 +248,8 @@ class _Layout:
                 _filled(record, self.width - 1) for _, record in self.records):
             self.width -= 1  # a delimiter ending every line: an unnamed column no record fills
         self.header = columns[: self.width]
-        named = zip(cells, self.header, strict=False)
-        self.header_cells = [HeaderCell(i, c, h) for i, (c, h) in enumerate(named, 1) if c.strip(_PLAIN_SPACES) != h]
+        named = enumerate(zip(cells, self.header, strict=False), 1)
+        self.header_cells = [HeaderCell(i, c, h) for i, (c, h) in named if c.strip(_PLAIN_SPACES) != h]
         _check_header(self.header, cells, name)
 
     def is_header(self, cells: list[str]) -> bool:

@@ -145,7 +145,10 @@ def test_precision_lost_goes_to_quarantine_naming_item_and_cell_text(tmp_path):
 
 @given(st.integers(min_value=-(10**15) + 1, max_value=10**15 - 1))
 def test_integers_within_fifteen_digits_are_exact(n):
+    from citybrain.ingest.readers import _cell_text
+
     assert not lost_digits(n) and not lost_digits(float(n))
+    assert _cell_text(float(n), False) == str(n)  # a number cell within precision reads back as its digits
 
 
 @given(st.integers(min_value=10**15, max_value=10**30), st.booleans())
@@ -201,6 +204,12 @@ def test_any_decorated_name_normalises_back(name, before, after, data):
         chars.append(_WIDE[ch] if data.draw(st.booleans()) else ch)
         chars.append(data.draw(st.text(alphabet=ZERO_WIDTH, max_size=2)))
     assert normalise_name(before + "".join(chars) + after) == name
+
+
+@given(st.sampled_from(list(zip(COLUMNS, LABELS, strict=True))), _EDGE, _EDGE, st.text(ZERO_WIDTH, max_size=2))
+def test_any_decorated_label_reads_as_its_item(item_label, before, after, inside):
+    item, label = item_label
+    assert HINTS.column(before + label[0] + inside + label[1:] + after) == item
 
 
 def test_trailing_delimiter_on_every_line_is_no_column(tmp_path):
