@@ -16,13 +16,14 @@ NO_BREAK_SPACE = "\u00a0"
 # no-break space, zero-width marks and the byte-order mark (the ideographic space is already ' ').
 SPACES = " \t\n\r\f\v" + NO_BREAK_SPACE + ZERO_WIDTH
 
-# In a name, an invisible mark is never meant (deleted wherever it is) and a no-break space is a space.
-_NAME = str.maketrans({**dict(zip(FULL_WIDTH, HALF_WIDTH, strict=True)), **{c: None for c in ZERO_WIDTH},
+# In a name, an invisible mark is never meant (deleted wherever it is), nor is a line break (a spreadsheet
+# header cell's wrapped text, 身份证\n号码), and a no-break space is a space.
+_NAME = str.maketrans({**dict(zip(FULL_WIDTH, HALF_WIDTH, strict=True)), **{c: None for c in ZERO_WIDTH + "\r\n"},
                        NO_BREAK_SPACE: " "})
 
 
 def normalise_name(text: str) -> str:
-    """A header or key name as meant: half-width, invisible marks removed anywhere, trimmed.
+    """A header or key name as meant: half-width, invisible marks and line breaks removed anywhere, trimmed.
 
     `ｔｉｃｋｅｔ＿ｎｏ`, `ticket\\u200b_no`, `\\ufeffticket_no\\u00a0` all read as `ticket_no`.
     """

@@ -247,7 +247,7 @@ def test_title_rows_above_an_xlsx_header_in_labels(tmp_path):
     sheet.merge_cells("A1:F1")
     sheet.append([None] * 6)  # a blank row
     sheet.append(["填报单位：XX区民政局", None, None, None, None, "单位：元"])
-    sheet.append(LABELS)
+    sheet.append([LABELS[0], "身份证\n号码", *LABELS[2:]])  # a wrapped header cell
     sheet.append(["C1", "370602199001011234", 370602, None, 1200, datetime(2026, 11, 1)])
     sheet.append(LABELS)
     sheet.append(["C2", 3.70602199001011e17, 370602, None, 1, None])
