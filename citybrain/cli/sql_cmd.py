@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from citybrain.cli.output import console, err_console, print_json, print_table
+from citybrain.cli.output import console, print_json, print_table
 from citybrain.cli.params import VersionPin, iso_time, one_of, version_pin
 
 VERSION_HELP = "pin a table to a Delta version: layer.table=N (repeatable)"
@@ -35,10 +35,10 @@ def sql(
     try:
         result = run_sql(statement, versions=dict(version), as_of=as_of)
     except AnalystInputError as exc:  # refused statement, a version or time the table does not have
-        err_console.print(f"error: {exc}", markup=False, highlight=False)
+        typer.echo(f"error: {exc}", err=True)  # one line, never wrapped
         raise typer.Exit(2) from exc
     except Exception as exc:
-        err_console.print(f"query failed: {exc}", markup=False, highlight=False)
+        typer.echo(f"query failed: {exc}", err=True)
         raise typer.Exit(1) from exc
     rows = result.to_pylist()
     if as_csv:
