@@ -16,6 +16,18 @@ def _time(value) -> str:
     return "" if value is None else f"{value:%Y-%m-%d %H:%M:%S}"
 
 
+def batch_story(batch: dict) -> str:
+    """A batch in one line for a task log: id, source, outcome, the row figures that reconcile, reason."""
+    figures = [f"{k.removeprefix('rows_')} {batch[k]:,}" for k in ("rows_pulled", "rows_loaded", "rows_quarantined")
+               if batch.get(k) is not None]
+    parts = [f"batch {batch.get('batch_id')} ({batch.get('source')})", batch.get("status", "?"), ", ".join(figures)]
+    if batch.get("watermark_to"):
+        parts.append(f"watermark {batch.get('watermark_from') or '-'} -> {batch['watermark_to']}")
+    if batch.get("reason"):
+        parts.append(f"reason: {batch['reason']}")
+    return " | ".join(p for p in parts if p)
+
+
 def ingestion_table(results: Iterable[dict], title: str = "Ingestion", *, watermarks: bool = False):
     """A rich Table: resource, department, status, rows pulled/loaded/quarantined, rejected files, drift."""
     from rich.table import Table

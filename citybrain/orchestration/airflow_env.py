@@ -44,6 +44,35 @@ def airflow_env(settings: Settings | None = None, *, port: int = API_PORT) -> di
     }
 
 
+def machine_sizing(cores: int | None = None) -> dict[str, str]:
+    """Airflow's parallelism sized to the machine: task slots = cores (each task is a process, a Spark task a JVM;
+    the Spark pool limits those further), one API server worker and one DAG-parsing process per two cores.
+    Airflow's own defaults (32 task slots, 2 parsers) start some 40 processes and ~6 GB on a 2-core machine."""
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 2)
+    return {
+        "AIRFLOW__CORE__PARALLELISM": str(max(2, cores)),
+        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(max(2, cores)),
+        "AIRFLOW__API__WORKERS": str(max(1, cores // 4)),
+        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": str(max(1, cores // 2)),
+    }
+
+
+def process_env(settings: Settings | None = None, *, port: int = API_PORT) -> dict[str, str]:
+    """The environment of Airflow processes this project starts: the project's Airflow variables (the user's
+    own AIRFLOW__* values win), the machine sizing, and this environment's bin/ first on PATH, so that Airflow
+    finds `airflow` for the processes it starts itself (standalone, task runners) from a plain shell."""
+    env = {**airflow_env(settings, port=port), **machine_sizing(), **os.environ}
+    # A deployed Airflow's task logs tell the story at INFO (rows per batch, versions); headless dag.test runs
+    # (demo, tests) keep WARNING on the console. Spark's JVM noise is kept below WARN by its own log4j2 file.
+    env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = os.environ.get("CITYBRAIN_AIRFLOW_LOG_LEVEL", "INFO")
+    bin_dir = str(Path(sys.executable).parent)
+    path = env.get("PATH", "")
+    if bin_dir not in path.split(os.pathsep):
+        env["PATH"] = bin_dir + (os.pathsep + path if path else "")
+    return env
+
+
 def apply_airflow_env(settings: Settings | None = None, *, override: bool = False) -> dict[str, str]:
     """Put the Airflow variables into os.environ before anything imports airflow."""
     env = airflow_env(settings)

@@ -14,6 +14,7 @@ Nothing here does I/O beyond the catalogue (already loaded by the caller): DAG p
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from citybrain.orchestration.policy import BASE_TAGS, DEFAULT_ARGS, SPARK_POOL, START_DATE
@@ -93,7 +94,21 @@ def _pull(resource: str, params=None, logical_date=None, dag_run=None, run_id=No
 
     params = params or {}
     day = resolve_batch_date(logical_date, getattr(dag_run, "run_after", None), params.get("batch_date"))
-    return pull_resource(resource, day, run_id=run_id, reload=bool(params.get("reload")))
+    batches = pull_resource(resource, day, run_id=run_id, reload=bool(params.get("reload")))
+    _log_batches("pull", batches)
+    return batches
+
+
+def _log_batches(step: str, batches: list[dict]) -> None:
+    """One INFO line per batch in the task log: what the step did with it, in figures."""
+    from citybrain.ingest.report import batch_story
+
+    log = logging.getLogger("citybrain.ingest")
+    log.setLevel(logging.INFO)  # the story is INFO even where Airflow's own level is WARNING
+    if not batches:
+        log.info("%s: no batch (nothing delivered for this date)", step)
+    for batch in batches:
+        log.info("%s: %s", step, batch_story(batch))
 
 
 def _load(batches: list[dict], outlet_events=None) -> list[dict]:
@@ -104,6 +119,7 @@ def _load(batches: list[dict], outlet_events=None) -> list[dict]:
     from citybrain.orchestration.assets import lake_asset
 
     results = load_resource(batches)
+    _log_batches("load", results)
     if not any(r["status"] in ("loaded", "rejected") for r in results):
         raise AirflowSkipException("nothing to load: " + "; ".join(f"{r['status']}: {r['reason']}" for r in results))
     loaded = [r for r in results if r["status"] == "loaded"]

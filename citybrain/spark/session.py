@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 from citybrain.settings import Settings, get_settings
 from citybrain.spark.jars import installed_jars
+from citybrain.spark.jvm_logs import launch_gateway
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -155,8 +156,11 @@ def build_spark(settings: Settings | None = None, app_name: str = "citybrain") -
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     if master.startswith("local") or _master_is_loopback(master):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    options = session_conf(settings, jars)
+    # the driver JVM starts with its stderr routed to logging at each line's real level (not ERROR for all)
+    launch_gateway({"spark.master": master, "spark.app.name": app_name, **options})
     builder = SparkSession.builder.master(master).appName(app_name)
-    for key, value in session_conf(settings, jars).items():
+    for key, value in options.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     set_s3_credentials(session, settings)

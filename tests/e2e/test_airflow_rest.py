@@ -19,6 +19,8 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
+REPO = Path(__file__).resolve().parents[2]
+
 DAG_ID = "ingest_hud"  # one database resource: pull (Python) + load (Spark) under the real scheduler
 LOGICAL_DATE = "2026-11-01T00:00:00Z"
 START_TIMEOUT_S = 180
@@ -64,47 +66,60 @@ def e2e_settings(tmp_path_factory):
         yield settings
 
 
+def _without_project_bin(path: str) -> str:
+    """PATH as a plain shell has it: no directory holding the project's `airflow` or `citybrain`."""
+    return os.pathsep.join(p for p in path.split(os.pathsep)
+                           if p and not (Path(p, "airflow").exists() or Path(p, "citybrain").exists()))
+
+
 @pytest.fixture(scope="module")
 def airflow_api(e2e_settings):
-    """Base URL of the running API server; scheduler and DAG processor run beside it."""
+    """Base URL of Airflow started by `make airflow` from a plain shell (PATH without .venv/bin), the processes
+    it started, and its log; at the end it is stopped as Ctrl-C does and no process of it may be left."""
     import httpx
+    import psutil
 
-    from citybrain.orchestration.airflow_env import airflow_bin, airflow_env
+    from citybrain.orchestration.airflow_env import airflow_env
 
     port = _free_port()
     env = {**os.environ, **airflow_env(e2e_settings, port=port),
            "CITYBRAIN_SPARK_DRIVER_MEMORY": os.environ.get("CITYBRAIN_SPARK_DRIVER_MEMORY", "2g"),
-           "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-           "AIRFLOW__CORE__PARALLELISM": "2"}
+           "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5"}
+    env["PATH"] = _without_project_bin(env["PATH"])
     logs = e2e_settings.var_dir / "e2e-logs"
     logs.mkdir(parents=True, exist_ok=True)
-    procs = []
+    out = open(logs / "make-airflow.log", "wb")  # noqa: SIM115 (closed at the end)
+    make = subprocess.Popen(["make", "-s", "airflow"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    seen: dict[int, psutil.Process] = {}
+
+    def processes() -> dict[int, psutil.Process]:
+        seen.update((p.pid, p) for p in psutil.Process(make.pid).children(recursive=True))
+        return seen
+
     try:
-        for command in (["api-server", "--port", str(port)], ["scheduler"], ["dag-processor"]):
-            out = open(logs / f"{command[0]}.log", "wb")  # noqa: SIM115 (closed with the process)
-            procs.append((subprocess.Popen([airflow_bin(), *command], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                           start_new_session=True), out))
         base = f"http://127.0.0.1:{port}"
         _wait("the API server", lambda: httpx.get(f"{base}/api/v2/monitor/health", timeout=5).status_code == 200,
               START_TIMEOUT_S, logs)
-        yield base, logs
+        processes()
+        yield base, logs, processes
     finally:
-        for proc, _ in procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)  # each process leads its own session (start_new_session)
-        for proc, out in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        processes()
+        os.killpg(make.pid, signal.SIGINT)  # Ctrl-C in the terminal: make and citybrain get SIGINT
+        try:
+            make.wait(timeout=90)
+        finally:
             out.close()
+        left = [p for p in seen.values() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        for p in left:
+            p.kill()
+        assert not left, f"processes left after stopping `make airflow`: {[(p.pid, p.cmdline()) for p in left]}"
 
 
 def test_trigger_department_dag_through_rest_api(airflow_api, e2e_settings):
     import httpx
 
-    base, logs = airflow_api
+    base, logs, processes = airflow_api
     token = httpx.post(f"{base}/auth/token", json={"username": "admin", "password": "admin"}, timeout=30)
     assert token.status_code in (200, 201), token.text
     client = httpx.Client(base_url=f"{base}/api/v2", timeout=30,
@@ -141,3 +156,13 @@ def test_trigger_department_dag_through_rest_api(airflow_api, e2e_settings):
     assert {r["status"] for r in audit if r is not loaded} <= {"empty"}
     assert loaded["rows_loaded"] > 0 and loaded["rows_pulled"] == loaded["rows_loaded"] + loaded["rows_quarantined"]
     assert count_rows("bronze.city_bridge_tunnel", e2e_settings) == loaded["rows_loaded"]
+
+    # the load task's log, read as the UI reads it, tells what it did; a successful task logs no error
+    entries = client.get(f"/dags/{DAG_ID}/dagRuns/{loaded['run_id']}/taskInstances/city_bridge_tunnel.load/logs/1",
+                         headers={"Accept": "application/json"}).json()["content"]
+    story = [e.get("event", "") for e in entries if isinstance(e, dict)]
+    assert any(f"batch {loaded['batch_id']}" in line and f"loaded {loaded['rows_loaded']:,}" in line
+               for line in story), entries
+    assert not [e for e in entries if isinstance(e, dict) and e.get("level") in ("error", "critical")], entries
+    # task slots sized to the machine (2 cores: 2), not Airflow's 32: a few dozen processes at most
+    assert len(processes()) < 30, [p.cmdline()[:3] for p in processes().values()]
