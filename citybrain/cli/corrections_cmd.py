@@ -1,4 +1,5 @@
-"""`citybrain corrections DEPT`: a department's correction list from multi-source verification (多源校核)."""
+"""`citybrain corrections DEPT`: a department's correction list from multi-source verification (多源校核) and
+the conflicting duplicates of its own extracts."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ def corrections(
     out: Path | None = typer.Option(None, "--out", "-o", help="CSV path (default var/site/corrections/<DEPT>.csv)"),
     as_json: bool = typer.Option(False, "--json", help="print a JSON summary instead of a table"),
 ) -> None:
-    """Write the department's disagreements with the authoritative sources as CSV."""
+    """Write the department's disagreements with the authoritative sources, and the records its extracts sent
+    twice at one time with different values, as CSV."""
     from citybrain.conform.catalog import load_catalog
     from citybrain.conform.corrections import write_corrections
 
