@@ -20,14 +20,16 @@ def golden_table(entity: str) -> str:
 
 
 def current(df: DataFrame, resource: ResourceDef, key_item: str) -> DataFrame:
-    """One row per entity key: the current version (entities) or the latest event (events, readings)."""
+    """One row per entity key: the current version (entities) or the latest event (events, readings). Records
+    of one entity key that tie (a person's two current records of a resource keyed otherwise, two events at
+    one time) are ordered by their own primary key last, so the same record is picked in every run."""
     if IS_CURRENT in df.columns:
         df = df.where(F.col(IS_CURRENT))
         vf, _ = validity_columns(resource)
         order = [F.col(vf).desc()]
     else:
         order = [F.col(resource.event_time).desc_nulls_last()] if resource.event_time else []
-    order.append(F.col("_batch_id").desc())
+    order += [F.col("_batch_id").desc(), *[F.col(k).asc_nulls_last() for k in resource.primary_key]]
     w = Window.partitionBy(key_item).orderBy(*order)
     return (df.where(F.col(key_item).isNotNull()).withColumn("_rank", F.row_number().over(w))
             .where("_rank = 1").drop("_rank"))

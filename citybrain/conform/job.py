@@ -712,6 +712,7 @@ def verify_entity(entity: EntityDef, keys: DataFrame | None, ctx: RunContext) ->
     """Discrepancies of every copy of the entity for the touched keys, the keys' agreement shares, and the
     entity's agreement rates summed from the shares (nothing here reads a copy beyond the touched keys)."""
     from citybrain.conform import golden, verify
+    from citybrain.conform.rows import record_key
     from citybrain.lake import spark_io
 
     spark, settings = ctx.spark, ctx.settings
@@ -727,12 +728,13 @@ def verify_entity(entity: EntityDef, keys: DataFrame | None, ctx: RunContext) ->
     for copy_res in copies:
         res = ctx.catalog.resource(copy_res)
         pairs = verify.copy_pairs(entity, copy_res, ctx.catalog)
-        rows = verify.copy_rows(_copy_current(res, entity, keys, ctx), entity, copy_res, pairs)
+        rows = verify.copy_rows(_copy_current(res, entity, keys, ctx), entity, copy_res, pairs, record_key(res))
         base = checkpointed(verify.joined(gold, rows, entity, pairs))
         bases.append(base)
         found.append(verify.discrepancies(base, entity, copy_res, pairs, ctx.catalog, ctx.now))
         if share_keys is None and keys is not None:  # shares missing: this run computes every key's
-            all_rows = verify.copy_rows(_copy_current(res, entity, None, ctx), entity, copy_res, pairs)
+            all_rows = verify.copy_rows(_copy_current(res, entity, None, ctx), entity, copy_res, pairs,
+                                        record_key(res))
             base = verify.joined(gold_table, all_rows, entity, pairs)
         shares.append(verify.key_agreement(base, entity, copy_res, pairs, ctx.catalog))
     figures = {"verify_setup_seconds": round(time.perf_counter() - started, 2)}
@@ -850,7 +852,10 @@ def _replace_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | 
     old = spark_io.read_table(ctx.spark, table, settings=ctx.settings).where(F.col("entity") == entity.name)
     if keys is not None:
         old = old.join(keys, F.col("entity_key") == F.col("_key"), "left_semi")
-    gone = old.join(new.select("_disc_id"), "_disc_id", "left_anti").withColumn("_op", F.lit("delete"))
+    # one delete per id: a lake written before ids named the copy record holds some ids twice, and two source
+    # rows matching one target row fail the MERGE (DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE)
+    gone = (old.join(new.select("_disc_id"), "_disc_id", "left_anti").dropDuplicates(["_disc_id"])
+            .withColumn("_op", F.lit("delete")))
     added = new.join(old.select("_disc_id"), "_disc_id", "left_anti").withColumn("_op", F.lit("insert"))
     changes = checkpointed(gone.unionByName(added))
     try:
@@ -958,14 +963,20 @@ def shared_tables() -> dict[str, tuple[str, list[str]]]:
 
 
 def create_shared_tables(ctx: RunContext) -> None:
-    """Create the shared tables empty before work runs in parallel: two first writers of one table would
-    race on its creation (DELTA_PROTOCOL_CHANGED)."""
-    from citybrain.lake import spark_io
+    """Create the shared tables empty before work runs in parallel (two first writers of one table would
+    race on its creation, DELTA_PROTOCOL_CHANGED), and give a stored one the columns a later release added
+    (an empty mergeSchema append; e.g. `silver.discrepancies.copy_record_key`, null in its older rows)."""
+    from citybrain.lake import arrow_io, spark_io
 
     for table, (schema, partition_by) in shared_tables().items():
+        empty = ctx.spark.createDataFrame([], schema)
         if not spark_io.table_exists(ctx.spark, table, ctx.settings):
-            _retry(table, lambda t=table, d=schema, p=partition_by: spark_io.append(
-                ctx.spark.createDataFrame([], d), t, partition_by=p, settings=ctx.settings))
+            _retry(table, lambda t=table, e=empty, p=partition_by: spark_io.append(
+                e, t, partition_by=p, settings=ctx.settings))
+            continue
+        stored = set(arrow_io.delta_table(table, settings=ctx.settings).schema().to_arrow().names)
+        if set(empty.columns) - stored:
+            _retry(table, lambda t=table, e=empty: spark_io.append(e, t, merge_schema=True, settings=ctx.settings))
 
 
 
@@ -1040,7 +1051,7 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
     position = {n: i for i, n in enumerate(catalog.conform_order())}
     deps = {n: [it.references.split(".")[0] for it in catalog.resource(n).items if it.references
                 and position.get(it.references.split(".")[0], len(position)) < position[n]] for n in order}
-    if order and workers > 1:
+    if order:
         create_shared_tables(ctx)
     phase = time.perf_counter()
     results = run_ordered(order, deps, _reporting(progress, "resource", len(order), lambda n: conform_resource(

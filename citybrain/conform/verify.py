@@ -1,7 +1,9 @@
 """Multi-source verification (多源校核): every verification copy compared with the authority's value.
 
 For each entity and each resource holding copies, the copy's current rows are joined to the golden
-record on the entity key. A disagreement is one `silver.discrepancies` row:
+record on the entity key. A disagreement is one `silver.discrepancies` row per copy record (named by its
+own primary key, ``copy_record_key``: a person may hold several records of one copy resource, e.g. one per
+insurance type) and attribute:
 
 | kind | when |
 |---|---|
@@ -9,7 +11,7 @@ record on the entity key. A disagreement is one `silver.discrepancies` row:
 | missing_in_authority | the copy holds a value the authority lacks (no golden record, or its value is empty) |
 | missing_in_copy | the authority holds a value, the copy's is empty |
 
-`silver.agreement_rates` counts, per attribute and copy resource, the copy rows whose key the
+`silver.agreement_rates` counts, per attribute and copy resource, the copy records whose key the
 authority knows (compared) and those equal to the authority (agreed, empty = empty counts as equal).
 It is the sum of `silver.agreement_keys`, each key's share, which a run recomputes for the keys it
 touched only: the rates cost follows the day's changes, not the size of the copies.
@@ -27,11 +29,15 @@ from citybrain.conform.catalog import ConformCatalog, EntityDef, ItemDef
 
 DISCREPANCY_COLUMNS = ("entity", "entity_key", "attribute", "authority_resource", "authority_department",
                        "authority_value", "copy_resource", "copy_department", "copy_value", "kind", "batch_id",
-                       "detected_at", "_disc_id")
+                       "detected_at", "_disc_id", "copy_record_key")
+# what makes a discrepancy itself: the copy record (its own full key) and attribute, and what was found there
+DISCREPANCY_IDENTITY = ("entity", "entity_key", "copy_resource", "copy_record_key", "attribute", "kind",
+                        "authority_value", "copy_value")
 AGREEMENT_COLUMNS = ("entity", "attribute", "copy_department", "copy_resource", "compared", "agreed", "rate")
 SHARE_COLUMNS = ("entity", "copy_resource", "entity_key", "attribute", "copy_department", "compared", "agreed")
 NUMBER_TOLERANCE = 1e-9
 KEY = "_key"
+COPY_KEY = "copy_record_key"
 IN_GOLDEN = "_in_golden"
 
 
@@ -85,14 +91,15 @@ def as_text(c: Column, item: ItemDef) -> Column:
     return c.cast("string")
 
 
-def copy_rows(current_copy: DataFrame, entity: EntityDef, copy_resource: str, pairs: list[CopyPair]) -> DataFrame:
-    """Distinct (entity key, copy values) of the copy resource's current rows, with the latest batch id."""
+def copy_rows(current_copy: DataFrame, entity: EntityDef, copy_resource: str, pairs: list[CopyPair],
+              record_key: Column) -> DataFrame:
+    """The copy resource's current records (one per primary key, ``record_key`` its text): entity key, the
+    record's key, its copy values and batch id. Records are not merged by value: two records of one person
+    are two copies, each compared (and each to be corrected) on its own."""
     key_item = entity.key_item(copy_resource)
-    cols = [F.col(key_item).cast("string").alias(KEY)] + [F.col(p.copy_item).alias(f"c__{p.attribute}")
-                                                         for p in pairs]
-    rows = current_copy.where(F.col(key_item).isNotNull()).select(*cols, F.col("_batch_id"))
-    group = [KEY, *[f"c__{p.attribute}" for p in pairs]]
-    return rows.groupBy(*group).agg(F.max("_batch_id").alias("_batch_id"))
+    cols = [F.col(key_item).cast("string").alias(KEY), record_key.alias(COPY_KEY)] + [
+        F.col(p.copy_item).alias(f"c__{p.attribute}") for p in pairs]
+    return current_copy.where(F.col(key_item).isNotNull()).select(*cols, F.col("_batch_id"))
 
 
 def joined(golden: DataFrame, copies: DataFrame, entity: EntityDef, pairs: list[CopyPair]) -> DataFrame:
@@ -104,8 +111,9 @@ def joined(golden: DataFrame, copies: DataFrame, entity: EntityDef, pairs: list[
 
 def discrepancies(base: DataFrame, entity: EntityDef, copy_resource: str, pairs: list[CopyPair],
                   catalog: ConformCatalog, detected_at: dt.datetime) -> DataFrame:
-    """The copy resource's disagreements with the authority, one row per (key, attribute, copy value);
-    ``base`` is ``joined(...)``."""
+    """The copy resource's disagreements with the authority, one row per (copy record, attribute); ``base``
+    is ``joined(...)``. ``_disc_id`` hashes ``DISCREPANCY_IDENTITY``: unique, since the copy record's full
+    key is part of it."""
     copy_dept = catalog.resource(copy_resource).provider
     out = []
     for p in pairs:
@@ -120,21 +128,21 @@ def discrepancies(base: DataFrame, entity: EntityDef, copy_resource: str, pairs:
             F.lit(catalog.resource(a_res).provider).alias("authority_department"),
             as_text(a, p.authority_item).alias("authority_value"), F.lit(copy_resource).alias("copy_resource"),
             F.lit(copy_dept).alias("copy_department"), as_text(c, p.copy_item_def).alias("copy_value"),
-            kind.alias("kind"), F.col("_batch_id").alias("batch_id"),
+            kind.alias("kind"), F.col("_batch_id").alias("batch_id"), F.col(COPY_KEY),
         ).where(F.col("kind").isNotNull()))
     from citybrain.lake.spark_io import union_all
 
     result = union_all(out)
-    ident = F.sha2(F.concat_ws("\u001f", *[F.coalesce(F.col(c), F.lit("\u0000")) for c in
-                                           ("entity", "entity_key", "attribute", "copy_resource", "kind",
-                                            "authority_value", "copy_value")]), 256)
-    return result.withColumn("detected_at", F.lit(detected_at).cast("timestamp")).withColumn("_disc_id", ident)
+    ident = F.sha2(F.concat_ws("\u001f", *[F.coalesce(F.col(c), F.lit("\u0000")) for c in DISCREPANCY_IDENTITY]),
+                   256)
+    return (result.withColumn("detected_at", F.lit(detected_at).cast("timestamp")).withColumn("_disc_id", ident)
+            .select(*DISCREPANCY_COLUMNS))
 
 
 def key_agreement(base: DataFrame, entity: EntityDef, copy_resource: str, pairs: list[CopyPair],
                   catalog: ConformCatalog) -> DataFrame:
     """Each entity key's share of the agreement rates (``silver.agreement_keys``): per attribute, the key's
-    copy rows the authority knows (compared) and those equal to the authority (agreed). ``base`` is
+    copy records the authority knows (compared) and those equal to the authority (agreed). ``base`` is
     ``joined(...)``; keys the authority lacks count nowhere. Summing the shares gives the rates, so a run
     recomputes the shares of the keys it touched and re-adds, without re-joining the whole copy."""
     aggs = [F.count(F.lit(1)).alias("_compared")]

@@ -455,3 +455,43 @@ def test_a_small_run_looks_reference_values_up_and_finds_what_the_join_finds(spa
     joined = {r[0] for r in reference_keys(death, ctx)["pop_resident.id_number"].collect()}
     assert looked == joined & set(values["pop_resident.id_number"]) == {A, C, wrong}  # D: si_insured only
     assert batch_values(batch, death, limit=3) == {}  # too many values: the join instead
+
+
+# Runs after the eighth day: delivers a ninth and a tenth.
+def test_a_person_with_two_records_of_a_copy_gets_a_discrepancy_per_record_and_their_removal_runs(spark, lake):
+    """si_insured is keyed (id_number, insurance_type): a person insured twice holds two copy records. Both
+    take a new phone the authority lacks: two discrepancies, each naming its record, with distinct ids; the
+    authority then follows and the run deleting both must succeed (ids without the record's key made one
+    id of the two, and the delete MERGE failed on every later run)."""
+    from pyspark.sql import functions as F
+
+    from citybrain.conform.job import run_conform
+
+    settings, _ = lake
+    p, d9, d10 = pid("37060219750101005"), dt.date(2026, 11, 9), dt.date(2026, 11, 10)
+    write_bronze(spark, settings, "pop_resident", d9, [resident(p, "吴九", "芝罘区3号", "370602", phone="13800000001",
+                                                                updated="2026-11-09 08:00:00")])
+    write_bronze(spark, settings, "si_insured", d9, [
+        {**insured(p, "吴九", "芝罘区3号", updated="2026-11-09 09:00:00"), "phone": "13900000009"},
+        {**insured(p, "吴九", "芝罘区4号", updated="2026-11-09 09:00:00"), "phone": "13900000009",
+         "insurance_type": "120"}])  # the second record's address differs too
+    run_conform(["pop_resident", "si_insured"], settings=settings, now=TS(2026, 11, 9, 23))
+
+    def found() -> list[tuple]:
+        disc = table(spark, settings, "silver.discrepancies")
+        ids = [r[0] for r in disc.select("_disc_id").collect()]
+        assert len(ids) == len(set(ids))  # every discrepancy has an id of its own
+        return sorted(tuple(r) for r in disc.where(F.col("entity_key") == p).select(
+            "copy_record_key", "attribute", "authority_value", "copy_value").collect())
+
+    assert found() == [(f"{p}|110", "phone", "13800000001", "13900000009"),
+                       (f"{p}|120", "address", "芝罘区3号", "芝罘区4号"),
+                       (f"{p}|120", "phone", "13800000001", "13900000009")]
+    shares = table(spark, settings, "silver.agreement_keys").where(F.col("entity_key") == p).where(
+        "copy_resource = 'si_insured' AND attribute IN ('phone', 'address')")
+    assert sorted(tuple(r) for r in shares.select("attribute", "compared", "agreed").collect()) == [
+        ("address", 2, 1), ("phone", 2, 0)]  # both records compared, each once
+    write_bronze(spark, settings, "pop_resident", d10, [resident(p, "吴九", "芝罘区3号", "370602", phone="13900000009",
+                                                                 updated="2026-11-10 08:00:00")])
+    run_conform(["pop_resident", "si_insured"], settings=settings, now=TS(2026, 11, 10, 23))
+    assert found() == [(f"{p}|120", "address", "芝罘区3号", "芝罘区4号")]  # both phone discrepancies deleted
