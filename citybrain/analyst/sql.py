@@ -173,7 +173,8 @@ def _created_after(table, as_of: datetime | str) -> bool:
     when = datetime.fromisoformat(as_of.replace("Z", "+00:00")) if isinstance(as_of, str) else as_of
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    created = table.history(1)[0]["timestamp"]  # ms since the epoch
+    # history() lists every commit whatever version is loaded (numbered from the loaded one): take the oldest
+    created = min(c["timestamp"] for c in table.history())  # ms since the epoch
     return created > when.timestamp() * 1000
 
 
