@@ -36,8 +36,10 @@ class Batch:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     header_rows_dropped: int = 0  # title and repeated header rows of a file (no records): audit.reconcile
-    watermark_from: str | None = None
+    watermark_from: str | None = None  # database pulls: the window start (watermark minus the look-back)
     watermark_to: str | None = None
+    rows_reread: int = 0  # database pulls: rows re-read in the window, identical to rows already loaded (not landed)
+    null_key_rows: int = 0  # database pulls: landed rows whose incremental key is null or not a time
     drift: dict | None = None
     run_id: str | None = None
     started_at: datetime | None = None

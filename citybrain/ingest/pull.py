@@ -1,7 +1,8 @@
 """The pull task of a resource: land what is new at the source for a logical date (pure Python, no Spark).
 
-Database resources pull by watermark, file resources discover new drops, the catalogue-derived
-resource materialises the catalogue's own rows. `reload` re-offers the date's loaded batches from
+Database resources pull by watermark (with a look-back) and are then reconciled with their source
+(control.reconciliation), file resources discover new drops, the catalogue-derived resource materialises the
+catalogue's own rows. `reload` re-offers the date's loaded batches from
 landing/ instead (they replace themselves in bronze).
 """
 
@@ -33,9 +34,11 @@ def pull_resource(resource_name: str, batch_date: date, *, run_id: str | None = 
         batches = reload_batches(resource_name, resource.provider, batch_date, settings)
     elif kind == "database":
         from citybrain.ingest.pull_db import pull_database
+        from citybrain.ingest.reconcile import reconcile_pull
         from citybrain.ingest.watermarks import current_watermark
 
         batches = [pull_database(resource, batch_date, current_watermark(resource.name, settings), settings)]
+        reconcile_pull(resource, batches[0], settings)  # the source's keys against bronze's, every pull
     elif kind == "file":
         from citybrain.ingest.pull_files import pull_files
 

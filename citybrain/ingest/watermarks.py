@@ -7,6 +7,7 @@ Variables.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -18,22 +19,61 @@ from citybrain.settings import Settings
 WATERMARKS_TABLE = "control.watermarks"
 WATERMARK_COLUMNS = (("resource", "string"), ("incremental_key", "string"), ("watermark", "string"),
                      ("batch_id", "string"), ("updated_at", "timestamp"))
-_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S",
-                 "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y%m%d%H%M%S", "%Y/%m/%d %H:%M:%S")
+
+# The text forms of an incremental-key time (docs/lake-contract.md, "Database pulls"): a date with `-`, `/` or
+# `.` (1- or 2-digit month and day) or compact YYYYMMDD, then optionally a time after a space or `T` (compact:
+# glued) with 1- or 2-digit hours, minutes, optional seconds and fraction, and an optional zone suffix.
+_TIME = r"(?:(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.(?P<f>\d{1,6}))?)?)"
+_ZONE = r"(?:Z|[+-]\d{2}(?::?\d{2})?)?"
+KEY_TIME_FORMS = (
+    re.compile(rf"(?P<y>\d{{4}})(?P<sep>[-/.])(?P<m>\d{{1,2}})(?P=sep)(?P<d>\d{{1,2}})(?:[ T]{_TIME})?{_ZONE}"),
+    re.compile(rf"(?P<y>\d{{4}})(?P<m>\d{{2}})(?P<d>\d{{2}})(?:(?P<H>\d{{2}})(?P<M>\d{{2}})(?P<S>\d{{2}})?)?{_ZONE}"),
+)
+# The canonical form: text in it sorts like the moment, so a database compares it as text in SQL.
+CANONICAL_KEY_LIKE = "____-__-__ __:__:__%"
+
+
+def key_time(value: str | None) -> datetime | None:
+    """The wall-clock moment an incremental-key value was written as; None for null or no supported form.
+
+    A zone suffix is ignored: a pull places a row by the clock time it carries (the lake keeps local wall-clock
+    time), so canonical text orders exactly like the moments and SQL may compare it as text.
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    if len(text) in (19, 26) and text[4] == "-" and text[10] == " " and (len(text) == 19 or text[19] == "."):
+        try:  # the canonical form, as most keys are written: the C parser, five times faster than the regexes
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass
+    for form in KEY_TIME_FORMS:
+        match = form.fullmatch(text)
+        if match:
+            parts = match.groupdict()
+            try:
+                return datetime(int(parts["y"]), int(parts["m"]), int(parts["d"]), int(parts["H"] or 0),
+                                int(parts["M"] or 0), int(parts["S"] or 0), int((parts.get("f") or "0").ljust(6, "0")))
+            except ValueError:  # 2026-02-30, 25:00: no moment
+                return None
+    return None
+
+
+def key_text(moment: datetime) -> str:
+    """The canonical text of a moment (`YYYY-MM-DD HH:MM:SS[.ffffff]`), as SQL bounds are written."""
+    return moment.isoformat(sep=" ")
 
 
 def watermark_key(value: str) -> tuple:
     """A sort key for a watermark value as pulled: time, then number, then plain text.
 
-    Text comparison alone is wrong for '2026-11-01 9:00:00' vs '2026-11-01 10:00:00' or mixed
-    'T'/space separators; the key compares the moments.
+    Text comparison alone is wrong for '2026-11-01 9:00:00' vs '2026-11-01 10:00:00', mixed 'T'/space
+    separators or '2026/11/02'; the key compares the moments.
     """
     text = str(value).strip()
-    for fmt in _TIME_FORMATS:
-        try:
-            return (0, datetime.strptime(text.rstrip("Z"), fmt), text)
-        except ValueError:
-            continue
+    moment = key_time(text)
+    if moment is not None:
+        return (0, moment, text)
     try:
         return (1, Decimal(text), text)
     except InvalidOperation:
@@ -44,7 +84,8 @@ def is_after(value: str | None, watermark: str | None) -> bool:
     """True when `value` lies past `watermark` (anything lies past no watermark; null never does)."""
     if value is None:
         return False
-    return watermark is None or watermark_key(value) > watermark_key(watermark)
+    # the moment (or number) decides; the text is only a tie-break for sorting: one moment in two forms is equal
+    return watermark is None or watermark_key(value)[:2] > watermark_key(watermark)[:2]
 
 
 def max_watermark(values: Iterable[str | None]) -> str | None:
@@ -68,6 +109,18 @@ def next_watermark(current: str | None, pulled_max: str | None) -> str | None:
 def upper_bound(batch_date: date) -> str:
     """Exclusive upper end of a database pull for `batch_date`: the next midnight, as source text."""
     return f"{batch_date + timedelta(days=1):%Y-%m-%d} 00:00:00"
+
+
+def window_start(watermark: str | None, lookback: timedelta) -> str | None:
+    """Exclusive lower end of a pull: the watermark moved back by the look-back (None: from the beginning).
+
+    Rows committed late with a key before the watermark are re-read while they lie within the look-back; a
+    key that is not a time (a number) has no look-back.
+    """
+    moment = key_time(watermark)
+    if moment is None:
+        return watermark
+    return key_text(moment - lookback)
 
 
 def read_watermarks(settings: Settings | None = None) -> dict[str, dict]:
