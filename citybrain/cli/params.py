@@ -51,8 +51,12 @@ def one_of(value: str, accepted: Iterable[str], what: str, *, more: str = "",
         return value
     close = difflib.get_close_matches(value, accepted, n=3, cutoff=0.6)
     hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
-    listed = (f"; accepted: {', '.join(accepted)}" if len(accepted) <= SHOWN or not close
-              else f"; {len(accepted)} {what}s{more}")
+    if not accepted:
+        listed = f"; there is no {what} yet"
+    elif len(accepted) <= SHOWN or not close:
+        listed = f"; accepted: {', '.join(accepted)}"
+    else:
+        listed = f"; {len(accepted)} {what}s{more}"
     raise typer.BadParameter(f"unknown {what} {value!r}{hint}{listed}", param_hint=param_hint)
 
 

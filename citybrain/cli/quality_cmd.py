@@ -16,7 +16,7 @@ quality_app = typer.Typer(help="Quality gates (Great Expectations), GB/T 36344 s
 
 @quality_app.command("gate")
 def gate(
-    tables: list[str] = typer.Argument(None, parser=lake_table, metavar="[LAYER.TABLE]...",
+    tables: list[str] = typer.Argument(None, parser=lake_table, metavar="TABLES",
                                        help="layer.table names (default: every silver/gold/open table)"),
     as_json: bool = typer.Option(False, "--json", help="print the results as JSON"),
 ) -> None:
