@@ -106,7 +106,66 @@ def check_airflow(settings: Settings) -> list[Check]:
     dags = sorted(p.name for p in settings.dags_dir.glob("*.py"))
     out.append(Check("dags folder", bool(dags), f"{settings.dags_dir}: {len(dags)} files",
                      "" if dags else "dags/ is empty: is CITYBRAIN_HOME the repository root?"))
+    return out + check_airflow_ui(settings)
+
+
+def check_airflow_ui(settings: Settings) -> list[Check]:
+    """What `make airflow` needs: `airflow` found from the project's environment (not the shell's PATH), the
+    DAG files importing, the UI port free (or already Airflow's), the admin login file."""
+    from citybrain.orchestration.airflow_env import process_env
+    from citybrain.orchestration.processes import resolve
+
+    env = process_env(settings)
+    try:
+        program = resolve(["airflow"], env)[0]
+        out = [Check("airflow executable", True, program)]
+    except FileNotFoundError as exc:
+        out = [Check("airflow executable", False, str(exc), "run `make setup`")]
+    port = int(env["AIRFLOW__API__PORT"])
+    state = _port_state("127.0.0.1", port)
+    out.append(Check("airflow UI port", state != "taken", f"127.0.0.1:{port} {state}",
+                     "" if state != "taken" else f"another program listens on {port}: stop it or set "
+                     "AIRFLOW__API__PORT (and AIRFLOW__API__BASE_URL) to a free port"))
+    errors = _dag_import_errors(settings)
+    out.append(Check("dags import", not errors, "every DAG file imports" if not errors else "; ".join(errors)[:600],
+                     "" if not errors else "fix the file named (python dags/<file>.py shows the traceback)"))
+    passwords = Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
+    out.append(Check("airflow login", passwords.exists(), f"admin / see {passwords}",
+                     "" if passwords.exists() else "run `make airflow-init`"))
     return out
+
+
+def _port_state(host: str, port: int) -> str:
+    """'free', 'serving Airflow' (a running `make airflow`) or 'taken' (another program)."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        if sock.connect_ex((host, port)) != 0:
+            return "free"
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/api/v2/monitor/health", timeout=3) as reply:
+            return "serving Airflow" if reply.status == 200 else "taken"
+    except Exception:
+        return "taken"
+
+
+def _dag_import_errors(settings: Settings) -> list[str]:
+    """Import errors of the DAG files, parsed in a child process with the project's Airflow environment."""
+    from citybrain.orchestration.airflow_env import process_env
+
+    code = ("import json, sys\nfrom airflow.dag_processing.dagbag import DagBag\n"
+            "bag = DagBag(dag_folder=sys.argv[1])\n"
+            "print(json.dumps({k: v.strip().splitlines()[-1] for k, v in bag.import_errors.items()}))")
+    proc = subprocess.run([sys.executable, "-c", code, str(settings.dags_dir)], env=process_env(settings),
+                          capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        return [f"parsing the DAGs failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else '?'}"]
+    import json
+
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    return [f"{Path(k).name}: {v}" for k, v in json.loads(lines[-1] if lines else "{}").items()]
 
 
 def check_paths(settings: Settings) -> list[Check]:
