@@ -5,11 +5,11 @@ from __future__ import annotations
 import typer
 
 from citybrain.cli.output import console, print_json
-from citybrain.cli.params import bench_stage
+from citybrain.cli.params import bench_stage, scale_factor
 
 
 def bench(
-    scale: float = typer.Option(1.0, help="scale factor (1 = a city of 1,000,000 residents)"),
+    scale: float = typer.Option(1.0, parser=scale_factor, help="scale factor (1 = a city of 1,000,000 residents)"),
     stage: list[str] = typer.Option(None, "--stage", "-s", parser=bench_stage,
                                     help="run only these stages (repeatable)"),
     as_json: bool = typer.Option(False, "--json", help="print results as JSON"),

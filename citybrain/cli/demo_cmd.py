@@ -8,11 +8,11 @@ from datetime import date, timedelta
 import typer
 
 from citybrain.cli.output import console
-from citybrain.cli.params import fault_rate, iso_date, positive
+from citybrain.cli.params import fault_rate, iso_date, positive, scale_factor
 
 
 def demo(
-    scale: float = typer.Option(0.01, help="city size: 1 = 1,000,000 residents; the demo default is 10,000"),
+    scale: float = typer.Option(0.01, parser=scale_factor, help="city size: 1 = 1,000,000 residents; the demo default is 10,000"),
     days: int = typer.Option(2, parser=positive,
                              help="simulated days: day 0 is the initial load, later days are increments"),
     seed: int = typer.Option(42, help="random seed of the simulated city"),

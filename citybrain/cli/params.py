@@ -157,6 +157,18 @@ def bench_stage(value: str) -> str:
     return one_of(value, STAGES, "bench stage")
 
 
+def scale_factor(value: str | float) -> float:
+    """A city size: a number above 0 (1 = 1,000,000 residents)."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not number > 0:
+        raise typer.BadParameter(f"{value!r} is not a scale factor: a number above 0 (1 = 1,000,000 residents, "
+                                 "0.01 the demo's)")
+    return number
+
+
 def fault_rate(value: str) -> str:
     """A fault rate of the simulated sources: a fraction in [0, 0.5) or none."""
     from citybrain.sources.generate import _rate

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from citybrain.cli.params import CitybrainGroup, fault_rate, iso_date, positive
+from citybrain.cli.params import CitybrainGroup, fault_rate, iso_date, positive, scale_factor
 
 sources_app = typer.Typer(
     name="sources",
@@ -36,7 +36,8 @@ def _paths(out: Path | None, catalog_dir: Path | None) -> dict:
 
 @sources_app.command("generate")
 def generate(
-    scale: Annotated[float, typer.Option(help="city size: 1 = 1,000,000 residents (demo 0.01)")] = 0.01,
+    scale: Annotated[float, typer.Option(parser=scale_factor,
+                                         help="city size: 1 = 1,000,000 residents (demo 0.01)")] = 0.01,
     seed: Annotated[int, typer.Option(help="random seed; same inputs give byte-identical sources")] = 42,
     days: Annotated[int, typer.Option(parser=positive, help="simulated days; day 0 is the full initial load")] = 1,
     faults: Annotated[str, typer.Option(parser=fault_rate,
