@@ -74,6 +74,9 @@ def test_arrow_writes_lists_and_duckdb_reads_an_s3_lake(s3_endpoint, settings):
     assert arrow_io.table_exists("gold.s3_probe", lake) and not arrow_io.table_exists("gold.absent", lake)
     con = arrow_io.duckdb_connect(["gold"], settings=lake)
     assert con.execute('SELECT sum(value), count(*) FROM gold.s3_probe').fetchone() == (4.0, 2)
+    from citybrain.analyst.sql import query  # citybrain sql's locked connection reads S3 through Arrow still
+
+    assert query("SELECT sum(value) AS v FROM gold.s3_probe", settings=lake).to_pylist() == [{"v": 4.0}]
 
 
 class JvmWatch:
