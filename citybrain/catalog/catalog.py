@@ -63,6 +63,7 @@ class Catalog:
         event_classes: list[GridMajorClass],
         resource_files: dict[str, str],
         themes: dict | None = None,
+        null_markers: tuple[str, ...] = (),
     ):
         self.root = root
         self.departments = departments
@@ -76,6 +77,7 @@ class Catalog:
         self.event_classes = event_classes
         self.resource_files = resource_files
         self.themes = themes or {}  # theme name -> citybrain.catalog.themes.Theme (catalog/themes.yaml)
+        self.null_markers = null_markers  # texts meaning "no value" (reference/null_markers.yaml)
         self._by_code = {r.code: r for r in resources.values()}
 
     @classmethod
@@ -98,6 +100,7 @@ class Catalog:
             event_classes=[c for _, c in parsed.event_classes],
             resource_files={r.name: loc.file for loc, r in parsed.resources},
             themes={t.name: t for _, t in parsed.themes},
+            null_markers=tuple(m.text for _, m in parsed.null_markers),
         )
 
     # -- resources ---------------------------------------------------------------------------

@@ -21,7 +21,9 @@ from citybrain.catalog.models import (
     GridMajorClass,
     Indicator,
     Library,
+    NullMarker,
     Resource,
+    null_marker_key,
 )
 from citybrain.catalog.themes import check_themes, parse_themes
 
@@ -62,6 +64,7 @@ class ParsedCatalog:
     component_classes: list[tuple[Loc, GridMajorClass]] = field(default_factory=list)
     event_classes: list[tuple[Loc, GridMajorClass]] = field(default_factory=list)
     code_lists: list[tuple[Loc, str, CodeList]] = field(default_factory=list)
+    null_markers: list[tuple[Loc, NullMarker]] = field(default_factory=list)  # reference/null_markers.yaml
     themes: list = field(default_factory=list)  # [(Loc, citybrain.catalog.themes.Theme)]
     # names/codes of entries that failed field validation: references to them are not reported again
     invalid: set[str] = field(default_factory=set)
@@ -227,6 +230,14 @@ def _parse(root: Path) -> tuple[ParsedCatalog, list[CatalogIssue]]:
                 if obj is not None:
                     parsed.code_lists.append((loc, str(name), obj))
 
+    nm_rel = "reference/null_markers.yaml"  # optional: without it only blank text is null
+    for i, raw in enumerate(rd.top_list(nm_rel, rd.read_yaml(nm_rel, required=False), "null_markers")):
+        text = raw.get("text") if isinstance(raw, dict) else None
+        loc = Loc(nm_rel, f"null marker {text}" if isinstance(text, str) else f"null_markers[{i}]", f"null_markers[{i}]")
+        obj = rd.validate(NullMarker, raw, loc)
+        if obj is not None:
+            parsed.null_markers.append((loc, obj))
+
     res_dir = root / "resources"
     files = sorted(res_dir.rglob("*.yaml")) if res_dir.is_dir() else []
     if not files:
@@ -247,6 +258,30 @@ def _parse(root: Path) -> tuple[ParsedCatalog, list[CatalogIssue]]:
     return parsed, rd.issues
 
 
+def check_null_markers(parsed: ParsedCatalog) -> list[CatalogIssue]:
+    """Catalogue markers are unique ignoring case; a resource adds only new markers and removes only listed ones."""
+    issues = []
+    listed: dict[str, str] = {}
+    for loc, marker in parsed.null_markers:
+        key = null_marker_key(marker.text)
+        if key in listed:
+            issues.append(CatalogIssue(loc.file, loc.entry, "text", f"duplicate null marker: {listed[key]!r} is "
+                                       "listed already (markers compare ignoring case)"))
+        listed.setdefault(key, marker.text)
+    for loc, res in parsed.resources:
+        override = res.null_markers
+        for text in override.add if override else ():
+            if null_marker_key(text) in listed:
+                issues.append(CatalogIssue(loc.file, loc.entry, "null_markers.add",
+                                           f"{text!r} is a catalogue null marker already (reference/null_markers.yaml)"))
+        for text in override.remove if override else ():
+            if null_marker_key(text) not in listed:
+                issues.append(CatalogIssue(loc.file, loc.entry, "null_markers.remove",
+                                           f"{text!r} is not a catalogue null marker (reference/null_markers.yaml: "
+                                           f"{', '.join(listed.values()) or 'none'})"))
+    return issues
+
+
 def load_catalog(path: str | Path | None = None) -> Catalog:
     """Load and validate the catalogue at ``path`` (default: default_catalog_dir()).
 
@@ -260,6 +295,7 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     parsed, issues = _parse(root)
     issues += check_catalog(parsed)
     issues += check_themes(parsed)
+    issues += check_null_markers(parsed)
     if issues:
         raise CatalogError(issues, str(root))
     return Catalog.from_parsed(parsed)

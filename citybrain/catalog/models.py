@@ -152,6 +152,41 @@ class CatalogSource(Entry):
 Source = Annotated[DatabaseSource | FileSource | CatalogSource, Field(discriminator="kind")]
 
 
+def _null_marker(value: str) -> str:
+    # conform compares half-width text (citybrain.conform.standardise.FULL_WIDTH): a full-width marker never matches
+    if not value or any(0xFF01 <= ord(ch) <= 0xFF5E or ch == "\u3000" for ch in value):
+        raise ValueError(f"null marker {value!r} must be non-blank half-width text (blank cells are always null; "
+                         "write ＮＵＬＬ as NULL, conform compares half-width text)")
+    return value
+
+
+NullMarkerText = Annotated[str, AfterValidator(_null_marker)]
+
+
+def null_marker_key(text: str) -> str:
+    """How markers compare: ignoring case ('NULL', 'null' and 'Null' are one marker); conform uses SQL upper()."""
+    return text.upper()
+
+
+class NullMarker(Entry):
+    """A text departments write for 'no value' (reference/null_markers.yaml): conform reads it as null."""
+
+    text: NullMarkerText
+    meaning: str
+
+
+class NullMarkerOverride(Entry):
+    """A resource's change to the catalogue's null markers: more its department writes, and catalogue markers
+    that are real values in its items (compared ignoring case, as markers are)."""
+
+    add: list[NullMarkerText] = []
+    remove: list[NullMarkerText] = []
+
+    def apply(self, markers: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+        removed = {null_marker_key(m) for m in self.remove}
+        return tuple(m for m in markers if null_marker_key(m) not in removed) + tuple(self.add)
+
+
 class Resource(Entry, ItemLookup):
     """A government information resource (信息资源): one logical table."""
 
@@ -177,6 +212,7 @@ class Resource(Entry, ItemLookup):
     items: Annotated[list[Item], Field(min_length=1)]
     deidentify: dict[str, Deidentify] | None = None
     k_anonymity: list[str] | None = None
+    null_markers: NullMarkerOverride | None = None  # the catalogue's list when absent
 
     # -- derived views used by the pipeline (item, has_item, item_names: ItemLookup) ----------
     @property

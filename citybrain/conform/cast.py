@@ -11,13 +11,17 @@ from pyspark.sql import DataFrame
 
 from citybrain.conform.catalog import ItemDef, ResourceDef
 from citybrain.conform.sql import col, lit, to_column
+from citybrain.conform.standardise import ISO_DATE_RE, ISO_TIMESTAMP_RE, OFFSET_TIMESTAMP_RE
 
 VIOLATIONS = "_violations"
+RAW = "_raw"  # the bronze row as delivered (a map item -> text), kept for quarantine rows and details
+# The city's time zone: T values are its wall-clock time (text with another offset is converted to it).
+CITY_TIME_ZONE = "Asia/Shanghai"
 VIOLATION_TYPE = "array<struct<rule_id:string,item:string,detail:string>>"
 
 _TYPE_WORDS = {
-    "D": "a date (yyyy-MM-dd, yyyy/MM/dd, yyyyMMdd or yyyy年M月d日)",
-    "T": "a date and time (a date as for D items plus HH:mm[:ss])",
+    "D": "a date (yyyy-MM-dd, yyyy/M/d, yyyy.M.d, yyyyMMdd or yyyy年M月d日; a time only if midnight)",
+    "T": "a date and time (a date as for D items plus H:mm[:ss[.f]], H时m分[s秒] or HHmm[ss], optional offset)",
     "N": "a number", "Y": "an amount of money", "F": "a number", "B": "a number",
     "I": "a whole number", "L": "a yes/no value (true/false, 1/0, 是/否, Y/N)", "G": "binary data",
 }
@@ -54,16 +58,24 @@ def collect(checks: list[Check]) -> str:
     return f"CAST(filter(array({whens}), x -> x IS NOT NULL) AS {VIOLATION_TYPE})"
 
 
+def local_time(ts: str, offset: str) -> str:
+    """The city's wall-clock time of ``ts`` read on the clock of ``offset`` (Z, ±hh or ±hhmm): the lake holds
+    local time (docs/lake-contract.md, Time), so a UTC or foreign instant is moved to Asia/Shanghai."""
+    return f"from_utc_timestamp(to_utc_timestamp({ts}, upper({offset})), {lit(CITY_TIME_ZONE)})"
+
+
 def cast_expr(x: str, item: ItemDef) -> str:
     """The typed value of standardised text (null when it does not cast)."""
     target = spark_type_name(item)
-    # standardise wrote dates and times as yyyy-MM-dd[ HH:mm:ss[.f]]: other shapes Spark's cast would also
-    # accept ('2024-1-5') are not catalogue forms
+    # standardise wrote dates and times as yyyy-MM-dd[ HH:mm:ss[.f][offset]]: other shapes Spark's cast would
+    # also accept ('2024-1-5', '2024-01-05 8:30', '2024-01-05T08:30Z' read in UTC) are not catalogue forms
     if item.type == "D":
-        return f"CASE WHEN length({x}) = 10 THEN try_cast({x} AS date) END"
+        return f"CASE WHEN length({x}) = 10 AND {x} RLIKE {lit(ISO_DATE_RE)} THEN try_cast({x} AS date) END"
     if item.type == "T":
-        return (f"CASE WHEN length({x}) BETWEEN 19 AND 26 AND substring({x}, 11, 1) = ' ' "
-                f"THEN try_cast({x} AS timestamp) END")
+        offset_ts = local_time(f"try_cast(regexp_extract({x}, {lit(OFFSET_TIMESTAMP_RE)}, 1) AS timestamp)",
+                               f"regexp_extract({x}, {lit(OFFSET_TIMESTAMP_RE)}, 2)")
+        return (f"CASE WHEN {x} RLIKE {lit(ISO_TIMESTAMP_RE)} THEN try_cast({x} AS timestamp) "
+                f"WHEN {x} RLIKE {lit(OFFSET_TIMESTAMP_RE)} THEN {offset_ts} END")
     if target in ("float", "double"):
         typed = f"try_cast({x} AS {target})"
         return f"CASE WHEN NOT isnan({typed}) AND abs({typed}) != CAST('Infinity' AS DOUBLE) THEN {typed} END"

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from citybrain.catalog.lookup import ItemLookup
+from citybrain.catalog.models import NullMarkerOverride
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class ItemDef:
     range_max: Any = None
     references: str | None = None
     label: str = ""
+    # texts its resource reads as null (reference/null_markers.yaml with the resource's null_markers change)
+    null_markers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -170,13 +173,13 @@ def _range_value(value: Any) -> Any:
     return value
 
 
-def _item(raw: dict) -> ItemDef:
+def _item(raw: dict, null_markers: tuple[str, ...]) -> ItemDef:
     rng = raw.get("range") or {}
     return ItemDef(
         name=raw["name"], type=str(raw.get("type", "C")), length=raw.get("length"), scale=raw.get("scale"),
         nullable=bool(raw.get("nullable", True)), format=raw.get("format"), code_list=raw.get("code_list"),
         range_min=_range_value(rng.get("min")), range_max=_range_value(rng.get("max")),
-        references=raw.get("references"), label=raw.get("label", ""),
+        references=raw.get("references"), label=raw.get("label", ""), null_markers=null_markers,
     )
 
 
@@ -206,10 +209,17 @@ def _reference(root: Path) -> tuple[dict[str, list[str]], list[DivisionDef]]:
     return lists, divisions
 
 
-def _resource_from_yaml(raw: dict) -> ResourceDef:
+def _null_markers(catalogue: tuple[str, ...], override: dict | None) -> tuple[str, ...]:
+    """The resource's null markers: the catalogue's, changed by the resource's ``null_markers`` (add/remove)."""
+    return NullMarkerOverride.model_validate(override).apply(catalogue) if override else catalogue
+
+
+def _resource_from_yaml(raw: dict, null_markers: tuple[str, ...] = ()) -> ResourceDef:
+    markers = _null_markers(null_markers, raw.get("null_markers"))
     return ResourceDef(
         name=raw["name"], provider=raw.get("provider", ""), kind=raw.get("kind", "entity"),
-        primary_key=tuple(raw.get("primary_key") or ()), items=tuple(_item(i) for i in raw.get("items") or ()),
+        primary_key=tuple(raw.get("primary_key") or ()),
+        items=tuple(_item(i, markers) for i in raw.get("items") or ()),
         incremental_key=raw.get("incremental_key"), event_time=raw.get("event_time"),
         source_kind=(raw.get("source") or {}).get("kind", "database"),
     )
@@ -226,9 +236,12 @@ def _entity_from_yaml(raw: dict) -> EntityDef:
 
 
 def _from_yaml(root: Path) -> tuple[dict[str, ResourceDef], list[EntityDef], dict[str, str]]:
+    markers_file = root / "reference" / "null_markers.yaml"
+    markers = tuple(str(m["text"]) for m in (_read_yaml(markers_file).get("null_markers") or [])
+                    ) if markers_file.exists() else ()
     resources = {}
     for path in sorted((root / "resources").glob("**/*.yaml")):
-        res = _resource_from_yaml(_read_yaml(path))
+        res = _resource_from_yaml(_read_yaml(path), markers)
         resources[res.name] = res
     entities = [_entity_from_yaml(e) for e in _read_yaml(root / "entities.yaml").get("entities") or []]
     departments = {d["code"]: d.get("system", "") for d in _read_yaml(root / "departments.yaml").get("departments") or []}
@@ -254,7 +267,8 @@ def _values(mapping_or_list):
 
 
 def _convert_loaded(cat):
-    resources = {r.name: _resource_from_yaml(r.model_dump(mode="json")) for r in _values(cat.resources)}
+    resources = {r.name: _resource_from_yaml(r.model_dump(mode="json"), tuple(cat.null_markers))
+                 for r in _values(cat.resources)}
     entities = [_entity_from_yaml(e.model_dump(mode="json")) for e in _values(cat.entities)]
     departments = {d.code: d.system for d in _values(cat.departments)}
     code_lists = {name: [str(c) for c in codes] for name, codes in cat.code_lists.items()}

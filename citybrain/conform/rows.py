@@ -12,10 +12,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from citybrain.conform import cast, dedupe, scd2, standardise, validate
-from citybrain.conform.cast import VIOLATIONS
+from citybrain.conform.cast import RAW, VIOLATIONS
 from citybrain.conform.catalog import ConformCatalog, ResourceDef
 
-RAW = "_raw"
 RECORD_KEY = "_record_key"
 LINEAGE = ("_batch_id", "_batch_date", "_row_number", "_extract_time")
 
@@ -74,7 +73,7 @@ def transform(bronze: DataFrame, resource: ResourceDef, catalog: ConformCatalog,
     """Every bronze row once: typed items, lineage, ``_violations`` (empty = valid), source timestamp, key."""
     df = prepare(bronze, resource)
     df = standardise.transform(df, resource, catalog)
-    df = validate.transform_text(df, resource)
+    df = validate.transform_text(df, resource, catalog)
     df = cast.transform(df, resource)
     df = df.withColumn("_as_of", _as_of(resource))
     df = validate.transform(df, resource, catalog)

@@ -4,30 +4,105 @@ Each function maps the SQL text of an expression to the SQL text of its standard
 Python UDFs): trimming, full-width to half-width, upper-case check characters, the date and time
 formats departments use, phone and code normalisation. A value that cannot be recognised passes
 unchanged, so that the cast or a validation rule rejects it with the department's own text.
+
+Dates and times (D and T items) are read by one grammar (DATETIME_RE, below): 年月日 with or without
+a time, '-' '/' '.' separators, one-digit months, days and hours, compact yyyyMMdd[HHmm[ss]], ISO
+with T, H时m分s秒, fractions of a second up to microseconds and an optional offset. Text outside it
+is kept as sent and quarantined by the cast (conform.type.date / .timestamp), never guessed.
+A D item takes a date, or a date-time at local midnight (a spreadsheet date cell): any other time of
+day is ambiguous (which day did the department mean?) and is quarantined.
+
+Time zones: the lake stores the city's wall-clock time (docs/lake-contract.md, Time). Text without an
+offset is local time as written; +08:00 (China Standard Time, the departments' own clock) keeps its
+wall-clock value; Z or another offset is converted to Asia/Shanghai wall-clock time by the cast
+(``cast.local_time``).
+
+Null markers: a whole value that is one of its resource's null markers (catalog/reference/
+null_markers.yaml, changed per resource), compared after cleaning and ignoring case, is null for
+every item type, except a marker that is a value of the item's own domain (无 for a yes/no item,
+a code of its code list). Blank text is always null. A required item holding a marker is
+quarantined as conform.required naming the marker (validate.required_detail).
 """
 
 from __future__ import annotations
 
+import re
+
 from pyspark.sql import DataFrame
 
+from citybrain.catalog.models import null_marker_key
 from citybrain.conform.catalog import DIVISIONS, ConformCatalog, ItemDef, ResourceDef
 from citybrain.conform.sql import case, col, in_list, lit, to_column
 from citybrain.standards.identifiers import CREDIT_ALPHABET, CREDIT_WEIGHTS, ID_CHECK_CHARS, ID_WEIGHTS
+from citybrain.standards.text import FULL_WIDTH, HALF_WIDTH, SPACES
 
-# Full-width ASCII variants U+FF01..U+FF5E map to U+0021..U+007E; the ideographic space to a space.
-FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"
-HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
-# Whitespace trimmed from both ends (and removed inside identifiers and codes): ASCII whitespace,
-# no-break space, zero-width marks and the byte-order mark (the ideographic space is already ' ').
-SPACES = " \t\n\r\f\v\u00a0\u200b\u200c\u200d\ufeff"
+# -- the date and time grammar ------------------------------------------------------------------
+# One anchored Java regex (Spark's regexp engine) with a named group per field; the text of a D or T item
+# is in the grammar or it is left as sent (the cast then rejects it, the row is quarantined with its text).
+#   date  = yyyy SEP M SEP d          SEP one of - / . (the same twice), M and d one or two digits
+#         | yyyy年M月d[日]             spaces allowed between the parts
+#         | yyyyMMdd                   compact, eight digits
+#   time  = H:m[:s[.f]]               H, m, s one or two digits, f up to six digits (trailing zeros beyond)
+#         | H时[m分[s秒]]  (时 or 点)   the last unit may be left out (8时15, 8时15分30)
+#         | HHmm[ss[.f]]               compact, four or six digits
+#   text  = date [ [T] time [offset] ]
+#   offset = Z | +08[[:]00] | ±hh[[:]mm]    hh 00-14, mm 00-59
+# A time follows a separated date or a day without 日 only after a space or T (2025-3-78:15 is not 7 March
+# 8:15 but garbage); after 日 it may be glued (2025年3月7日8:15:00); after a compact date only a compact time
+# may be glued (202611021005). Day-first (05/01/2024), 12-hour (下午3点), two-digit years, mixed separators
+# and any other text are outside the grammar. Field values are not judged here: the cast rejects month 13,
+# 2月30日, hour 25 or second 60 instead of rolling them over.
+_DATES = (r"(?<y1>\d{4})\s*(?<sep>[-/.])\s*(?<mo1>\d{1,2})\s*\k<sep>\s*(?<d1>\d{1,2})(?=$|[\sTt])",
+          r"(?<y2>\d{4})\s*年\s*(?<mo2>\d{1,2})\s*月\s*(?<d2>\d{1,2})\s*(?:日|(?=$|[\sTt]))",
+          r"(?<y3>\d{4})(?<mo3>\d{2})(?<d3>\d{2})(?=$|[\sTt]|\d{4}(?:\d{2})?(?!\d))")
+_CST = r"\+08(?::?00)?"  # China Standard Time: the local clock the lake stores (docs/lake-contract.md, Time)
 
-# Dates: yyyy-M-d, yyyy/M/d, yyyy.M.d, yyyy年M月d日 (one- or two-digit month and day) or yyyyMMdd.
-_SEP_DATE = r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?:\s*日)?"
-# A compact date is followed by the end, a date/time separator or a compact time (HHmm[ss]).
-_COMPACT_DATE = r"^(\d{4})(\d{2})(\d{2})(?=$|[T ]|\d{4}(?:\d{2})?$)"
+
+def _times(h: str, hh: str, fraction: str) -> tuple[str, ...]:
+    """The three time forms, each field of one (``h``) or two (``hh``) digits matching the given patterns."""
+    return (rf"(?<h1>{h}):(?<mi1>{h})(?::(?<s1>{h})(?:(?<f1>{fraction})0*)?)?",
+            rf"(?<h2>{h})\s*[时点]\s*(?:(?<mi2>{h})\s*(?:分\s*(?:(?<s2>{h})\s*秒?)?)?)?",
+            rf"(?<h3>{hh})(?<mi3>{hh})(?:(?<s3>{hh})(?:(?<f3>{fraction})0*)?)?")
+
+
+def _grammar(times: tuple[str, ...], offset: str) -> str:
+    return rf"^(?:{'|'.join(_DATES)})(?:\s*[Tt]?\s*(?:{'|'.join(times)})(?:\s*(?:{offset}))?)?$"
+
+
+# T items: any time of day and any offset (another offset than +08:00 is kept for the cast to convert).
+DATETIME_RE = _grammar(_times(r"\d{1,2}", r"\d{2}", r"\.\d{1,6}"),
+                       rf"(?<z>[Zz])|{_CST}|(?<os>[+-])(?<oh>0\d|1[0-4])(?::?(?<om>[0-5]\d))?")
+# D items: a date, or a date with a local midnight (a spreadsheet date cell); any other time of day, or
+# midnight in another zone, names an instant that is not a whole local day: outside the grammar.
+DATE_RE = _grammar(_times("0{1,2}", "00", r"\.0+"), _CST)
+def _group_numbers(grammar: str) -> dict[str, int]:
+    """Name -> number of the grammar's groups (Spark substitutes ${...} in SQL text: replacements use $n)."""
+    return re.compile(grammar.replace("(?<", "(?P<").replace(r"\k<sep>", "(?P=sep)")).groupindex
+
+
+def _out(grammar: str, template: str) -> str:
+    """The replacement writing ``template`` ('{y}-00{mo}', each name the concatenation of its numbered groups)."""
+    numbers = _group_numbers(grammar)
+    fields = {name.rstrip("0123456789") for name in numbers}
+    return template.format(**{f: "".join(f"${n}" for name, n in numbers.items() if name.rstrip("0123456789") == f)
+                              for f in fields})
+
+
+# Each field is written after '00' and the pad (anchored at the start: an offset after the time is left alone)
+# keeps its last two digits: one- and two-digit fields and absent ones (minutes, seconds: '00') become two
+# digits without a chain of rewrites.
+_DATE_OUT = (_out(DATE_RE, "{y}-00{mo}-00{d}"), r"^(\d{4})-0*(\d{2})-0*(\d{2})", "$1-$2-$3")
+_DATETIME_OUT = (_out(DATETIME_RE, "{y}-00{mo}-00{d} 00{h}:00{mi}:00{s}{f}{z}{os}{oh}{om}"),
+                 r"^(\d{4})-0*(\d{2})-0*(\d{2}) 0*(\d{2}):0*(\d{2}):0*(\d{2})", "$1-$2-$3 $4:$5:$6")
 _ISO_DAY = r"\d{4}-\d{2}-\d{2}"
 ISO_DATE_RE = rf"^{_ISO_DAY}$"
-ISO_TIMESTAMP_RE = rf"^{_ISO_DAY} \d{{2}}:\d{{2}}:\d{{2}}(\.\d{{1,6}})?$"
+LOCAL_TIMESTAMP = rf"{_ISO_DAY} \d{{2}}:\d{{2}}:\d{{2}}(?:\.\d{{1,6}})?"
+ISO_TIMESTAMP_RE = rf"^{LOCAL_TIMESTAMP}$"
+# The standardised text of a T item written with another offset than +08:00: local part and offset. The
+# offset's range is the grammar's: text sent in this shape with another one ('-3600') is no zone (a zone the
+# JVM cannot build would fail the whole job instead of the row).
+_OFFSET = r"[Zz]|[+-](?:0\d|1[0-4])(?:[0-5]\d)?"
+OFFSET_TIMESTAMP_RE = rf"^({LOCAL_TIMESTAMP})({_OFFSET})$"
 
 TRUE_WORDS = ("true", "t", "1", "y", "yes", "是", "真", "有")
 FALSE_WORDS = ("false", "f", "0", "n", "no", "否", "假", "无")
@@ -110,39 +185,26 @@ def code(x: str, codes: list[str] | None = None) -> str:
     return v
 
 
-def _date_prefix(v: str) -> str:
-    """The leading date of the text rewritten as yyyy-MM-dd (the rest of the text untouched)."""
-    v = _re(v, _SEP_DATE, "$1-$2-$3")
-    v = _re(v, _COMPACT_DATE, "$1-$2-$3")
-    v = _re(v, r"^(\d{4})-(\d)(?=-)", "$1-0$2")
-    return _re(v, r"^(\d{4}-\d{2})-(\d)(?!\d)", "$1-0$2")
+def _in_grammar(text: str, grammar: str, out: tuple[str, str, str]) -> str:
+    """The grammar's canonical text of ``text``, or ``text`` unchanged when it is not in the grammar."""
+    fields, pad, padded = out
+    return case((f"{text} RLIKE {lit(grammar)}", _re(_re(text, grammar, fields), pad, padded)), default=text)
 
 
 def date_text(x: str) -> str:
-    """yyyy-MM-dd from the formats departments use; a midnight time part is dropped; others unchanged."""
+    """yyyy-MM-dd from a text of the grammar (DATE_RE: a date, or a date at local midnight); others unchanged."""
     text = clean_text(x)
-    v = _re(_date_prefix(text), rf"^({_ISO_DAY})\s*[T ]\s*0{{1,2}}:0{{1,2}}(?::0{{1,2}}(?:\.0+)?)?$", "$1")
-    # most values are already ISO: a length test and one regex instead of the rewrite chain
-    return case((f"length({text}) = 10 AND {text} RLIKE {lit(ISO_DATE_RE)}", text), default=v)
+    # most values are already ISO: a length test and one regex instead of the grammar
+    return case((f"length({text}) = 10 AND {text} RLIKE {lit(ISO_DATE_RE)}", text),
+                default=_in_grammar(text, DATE_RE, _DATE_OUT))
 
 
 def timestamp_text(x: str) -> str:
-    """yyyy-MM-dd HH:mm:ss[.f] from a date in any accepted format plus HH:mm[:ss] (or H时m分[s秒])."""
+    """yyyy-MM-dd HH:mm:ss[.f] (a local time) or, with another offset than +08:00, the same followed by that
+    offset (Z, ±hh or ±hhmm: the cast converts it) from a text of the grammar (DATETIME_RE); others unchanged."""
     text = clean_text(x)
-    v = _date_prefix(text)
-    # one space between the date and the time, also for a compact time glued to a compact date
-    v = _re(v, rf"^({_ISO_DAY})\s*[T ]?\s*(?=\d)", "$1 ")
-    v = _re(v, r"(\d{1,2})\s*时\s*(\d{1,2})\s*分\s*(\d{1,2})\s*秒$", "$1:$2:$3")
-    v = _re(v, r"(\d{1,2})\s*时\s*(\d{1,2})\s*分?$", "$1:$2")
-    v = _re(v, rf"^({_ISO_DAY} )(\d{{2}})(\d{{2}})(\d{{2}})?$", "$1$2:$3:$4")
-    v = _re(v, rf"^({_ISO_DAY} )(\d)(?=:)", "$10$2")
-    # Java replacement syntax: "$10$2" is group 1, a zero, group 2 (there is no group 10)
-    v = _re(v, r"( \d{2}:)(\d)(?!\d)", "$10$2")
-    v = _re(v, r"( \d{2}:\d{2}:)(\d)(?!\d)", "$10$2")
-    v = _re(v, rf"^({_ISO_DAY} \d{{2}}:\d{{2}}):?$", "$1:00")
-    v = _re(v, rf"^({_ISO_DAY})$", "$1 00:00:00")
-    return case((f"length({text}) = 19 AND {text} RLIKE {lit(ISO_TIMESTAMP_RE)}", text), default=v)
-
+    return case((f"length({text}) BETWEEN 19 AND 26 AND {text} RLIKE {lit(ISO_TIMESTAMP_RE)}", text),
+                default=_in_grammar(text, DATETIME_RE, _DATETIME_OUT))
 
 def number_text(x: str) -> str:
     """Digits with thousands separators, spaces and currency marks removed."""
@@ -160,8 +222,29 @@ def boolean_text(x: str) -> str:
     return case((in_list(v, TRUE_WORDS), "'true'"), (in_list(v, FALSE_WORDS), "'false'"), default=v)
 
 
+def item_null_markers(item: ItemDef, catalog: ConformCatalog | None = None) -> list[str]:
+    """The item's null markers compared as SQL compares them (upper case): its resource's markers except the
+    values of the item's own domain (无 is 'no' for a yes/no item; a code of its code list is that code)."""
+    own = set(TRUE_WORDS + FALSE_WORDS) if item.type == "L" else set()
+    if item.code_list and catalog:
+        own |= set(catalog.code_lists.get(item.code_list) or ())
+    own_keys = {null_marker_key(v) for v in own}
+    return sorted({null_marker_key(m) for m in item.null_markers} - own_keys)
+
+
+def null_marker(x: str, item: ItemDef, catalog: ConformCatalog | None = None) -> str:
+    """SQL: the whole text, cleaned, is one of the item's null markers (FALSE when it has none)."""
+    return in_list(f"upper({clean_text(x)})", item_null_markers(item, catalog))
+
+
 def item_expr(x: str, item: ItemDef, catalog: ConformCatalog | None = None) -> str:
-    """The standardised text of one item, chosen by its type, format and code list."""
+    """The standardised text of one item: null for a null marker, else chosen by its type, format and code list."""
+    value = _item_value(x, item, catalog)
+    markers = item_null_markers(item, catalog)
+    return f"CASE WHEN {null_marker(x, item, catalog)} THEN NULL ELSE {value} END" if markers else value
+
+
+def _item_value(x: str, item: ItemDef, catalog: ConformCatalog | None) -> str:
     if item.type == "D":
         return date_text(x)
     if item.type == "T":

@@ -5,7 +5,7 @@ Rule ids are stable (`conform.<rule>`): quarantine rows, quality scores and test
 
 | rule id | when it fails |
 |---|---|
-| conform.required | a non-nullable item (or a primary-key / event-time item) is empty |
+| conform.required | a non-nullable item (or a primary-key / event-time item) is empty or holds a null marker |
 | conform.length | text longer than the item's length |
 | conform.type.* | text present that is not a value of the item type (cast.py) |
 | conform.text.encoding | free text with characters outside GB 2312 text: UTF-8 read as GBK (mojibake) |
@@ -26,10 +26,10 @@ import datetime as dt
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from citybrain.conform.cast import VIOLATIONS, Check, collect, violation
+from citybrain.conform.cast import RAW, VIOLATIONS, Check, collect, violation
 from citybrain.conform.catalog import DIVISIONS, ConformCatalog, DivisionDef, ItemDef, ResourceDef
 from citybrain.conform.sql import col, in_list, lit, to_column
-from citybrain.conform.standardise import credit_code_check_char, id_number_check_char
+from citybrain.conform.standardise import credit_code_check_char, id_number_check_char, null_marker
 from citybrain.standards.identifiers import PROVINCE_CODES, covered_prefectures
 
 ID_NUMBER_RE = r"^\d{17}[\dX]$"
@@ -76,14 +76,26 @@ def is_free_text(item: ItemDef) -> bool:
     return item.type in ("C", "M") and not (item.format or item.code_list or item.references)
 
 
-def text_checks(resource: ResourceDef) -> list[Check]:
-    """Required, length and encoding rules over the standardised text."""
+def required_detail(item: ItemDef, raw: str | None, catalog: ConformCatalog | None) -> str:
+    """SQL: why a required item has no value: empty, or the null marker it holds as delivered (``raw``: the
+    bronze text, e.g. "is required but holds the null marker 'N/A'")."""
+    if raw is None:
+        return lit("is required but empty")
+    return (f"CASE WHEN {null_marker(raw, item, catalog)} THEN "
+            f"concat('is required but holds the null marker \\'', {raw}, '\\'') ELSE 'is required but empty' END")
+
+
+def text_checks(resource: ResourceDef, catalog: ConformCatalog | None = None, raw: str | None = None) -> list[Check]:
+    """Required, length and encoding rules over the standardised text (``raw``: the map column of the bronze
+    text, to name the null marker a required item holds)."""
     required = required_items(resource)
     checks = []
     for it in resource.items:
         c = col(it.name)
         if it.name in required:
-            checks.append((f"{c} IS NULL", violation("conform.required", it.name, "is required but empty")))
+            delivered = f"try_element_at({col(raw)}, {lit(it.name)})" if raw else None
+            checks.append((f"{c} IS NULL", violation("conform.required", it.name,
+                                                     required_detail(it, delivered, catalog), detail_is_sql=True)))
         if it.type in ("C", "M") and it.length:
             checks.append((f"char_length({c}) > {it.length}",
                            violation("conform.length", it.name,
@@ -256,9 +268,9 @@ def add_violations(df: DataFrame, checks: list[Check]) -> DataFrame:
     return df.withColumn(VIOLATIONS, to_column(new))
 
 
-def transform_text(df: DataFrame, resource: ResourceDef) -> DataFrame:
+def transform_text(df: DataFrame, resource: ResourceDef, catalog: ConformCatalog | None = None) -> DataFrame:
     """Required, length and encoding rules on standardised text (before the cast turns bad text into nulls)."""
-    return add_violations(df, text_checks(resource))
+    return add_violations(df, text_checks(resource, catalog, RAW if RAW in df.columns else None))
 
 
 def transform(df: DataFrame, resource: ResourceDef, catalog: ConformCatalog) -> DataFrame:
