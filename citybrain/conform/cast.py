@@ -2,6 +2,9 @@
 
 Types (STANDARDS section 1): C/M string, N decimal(length, scale) (double without a length),
 Y decimal(18,2), D date, T timestamp, L boolean, I long, F float, B double, G binary.
+D and T text is the standardised form of the date and time grammar (standardise.DATETIME_RE) and nothing
+else Spark's cast would take; a T value is the city's wall-clock time: text with an offset other than
++08:00 is converted to Asia/Shanghai (``local_time``; docs/lake-contract.md, Time).
 Violations are SQL structs (rule_id, item, detail) collected into the ``_violations`` array.
 """
 
