@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from citybrain.catalog.lookup import ItemLookup
 
@@ -64,6 +64,39 @@ ResourceCode = Annotated[str, AfterValidator(_resource_code)]
 SnakeName = Annotated[str, AfterValidator(_snake)]
 ItemRef = Annotated[str, AfterValidator(_ref)]
 DropPattern = Annotated[str, AfterValidator(_drop_pattern)]
+
+LOOKBACK_RE = re.compile(r"^(?P<amount>\d+)(?P<unit>[dhm])$")
+LOOKBACK_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+DEFAULT_LOOKBACK = dt.timedelta(days=1)
+MAX_LOOKBACK = dt.timedelta(days=31)
+
+
+def _lookback(value: object) -> dt.timedelta:
+    """A look-back duration: `<n>d`, `<n>h` or `<n>m` (`0` for none), at most MAX_LOOKBACK."""
+    if isinstance(value, dt.timedelta):
+        delta = value
+    elif str(value).strip() == "0":
+        delta = dt.timedelta(0)
+    else:
+        match = LOOKBACK_RE.match(str(value).strip())
+        if not match:
+            raise ValueError(f"look-back {value!r} is not a duration <n>d, <n>h or <n>m (e.g. 1d, 6h; 0 for none)")
+        delta = dt.timedelta(**{LOOKBACK_UNITS[match["unit"]]: int(match["amount"])})
+    if not dt.timedelta(0) <= delta <= MAX_LOOKBACK:
+        raise ValueError(f"look-back {value!r} is outside 0d..{MAX_LOOKBACK.days}d")
+    return delta
+
+
+def lookback_text(delta: dt.timedelta) -> str:
+    """The catalogue form of a look-back (`1d`, `6h`, `90m`, `0`): how it is written back and shown."""
+    minutes = int(delta.total_seconds() // 60)
+    for unit, size in (("d", 1440), ("h", 60), ("m", 1)):
+        if minutes and minutes % size == 0:
+            return f"{minutes // size}{unit}"
+    return "0"
+
+
+Lookback = Annotated[dt.timedelta, BeforeValidator(_lookback), PlainSerializer(lookback_text)]
 
 
 class Entry(BaseModel):
@@ -133,6 +166,8 @@ class DatabaseSource(Entry):
     database: SnakeName
     table: str | None = None
     query: str | None = None
+    # how far before the watermark each pull re-reads: rows committed late with an earlier key (SCHEMA.md)
+    lookback: Lookback = DEFAULT_LOOKBACK
 
 
 class FileSource(Entry):
