@@ -3,7 +3,9 @@
 The manifest (var/sources/manifest/faults.parquet) lists every injected fault: resource, key (the
 primary key as found in the source), item, kind, injected and true value, day. The stage's findings
 are read back from the lake, Spark-free: `quarantine.rejected_rows` (stage conform; every violation of
-a row, the first in rule_id, the others named in the reason), `silver.superseded_duplicates`,
+a row, the first in rule_id, the others named in the reason), `silver.superseded_duplicates` (and the
+conflicting duplicates of quarantine: a near duplicate whose values still differ once standardised ties
+with its original at one source time, and which of the two is right cannot be told),
 `silver.discrepancies` and the silver tables themselves (late events in their event-date partition).
 
 A fault whose row never reached conform (its file rejected, or the row quarantined by ingestion) is
@@ -57,6 +59,7 @@ def _ratio(num: int, den: int) -> float | None:
 def evaluate(manifest_dir: Path | str | None = None, settings: Settings | None = None) -> dict[str, dict]:
     """{kind: {injected, judged, detected, flagged, correct, recall, precision}} for every kind conform owns."""
     from citybrain.conform.catalog import load_catalog
+    from citybrain.conform.dedupe import CONFLICT_RULE
     from citybrain.sources.manifest import read_manifest
 
     settings = settings or get_settings()
@@ -76,11 +79,14 @@ def evaluate(manifest_dir: Path | str | None = None, settings: Settings | None =
 
     # quarantine findings: (resource, key, date, item, kind) for every violation of every row
     flagged_q: dict[str, set] = defaultdict(set)
+    conflicts: set[tuple] = set()  # (resource, key, date) quarantined as conflicting duplicates
     lost = _records_lost_to_own_faults(faults, catalog)
     for r in _rows("quarantine.rejected_rows", settings,
                    ["resource", "stage", "batch_id", "record_key", "rule_id", "item", "reason", "payload"],
                    stage="conform"):
         day = _date_of(r["batch_id"])
+        if r["rule_id"] == CONFLICT_RULE:
+            conflicts.add((r["resource"], r["record_key"], day))
         found = [(r["item"], r["rule_id"])] + _ALSO.findall(r["reason"].split("(also:", 1)[1]) \
             if "(also:" in r["reason"] else [(r["item"], r["rule_id"])]
         for item, rule in found:
@@ -101,9 +107,11 @@ def evaluate(manifest_dir: Path | str | None = None, settings: Settings | None =
                            if copies.targets(f) & copies.mismatches}
         out[kind] = _scores(injected, truth, flagged_q[kind] | by_verification)
 
-    # duplicates: superseded rows against exact and near duplicates (one finding serves either kind)
+    # duplicates: superseded rows and conflicting duplicates against exact and near duplicates (one finding
+    # serves either kind)
     dups = {(r["resource"], r["record_key"], _date_of(r["batch_id"]))
             for r in _rows("silver.superseded_duplicates", settings, ["resource", "record_key", "batch_id"])}
+    dups |= conflicts
     dup_truth_all = {(f["resource"], f["key"], f["date"]) for f in faults if f["kind"] in DUPLICATE_KINDS and reached(f)}
     for kind in DUPLICATE_KINDS:
         truth = {(f["resource"], f["key"], f["date"]) for f in faults if f["kind"] == kind and reached(f)}
