@@ -97,8 +97,11 @@ def transform(table: pa.Table, resource: Resource, batch_id: str, data_columns: 
         key = None if all(p is None for p in parts) else "|".join(p or "" for p in parts)
         fields = {"table": name, "row": row["_row_number"], "key": key or "none", "item": item}
         if rule == "parse":
-            rule = row["_parse_rule"]
-            value, reason = row["_raw"], render_reason(rule, **fields, detail=row["_parse_detail"])
+            rule, item = row["_parse_rule"], row.get("_parse_item")
+            fields["item"] = item
+            # a rule naming one item (precision_lost) shows that item's text as delivered, else the raw record
+            value = row[item] if item and row.get(item) is not None else row["_raw"]
+            reason = render_reason(rule, **fields, detail=row["_parse_detail"])
         elif rule == RULE_PK_NULL:
             value, reason = row[item], render_reason(rule, **fields)
         else:

@@ -40,7 +40,7 @@ RULE_PRECISION_LOST = "ingest.precision_lost"
 RULE_TITLE_ROW = "ingest.title_row"
 RULE_REPEATED_HEADER = "ingest.repeated_header"
 RULE_HEADER_NAME = "ingest.header_name"
-PARSE_COLUMNS = ("_row_number", "_parse_rule", "_parse_detail", "_raw")
+PARSE_COLUMNS = ("_row_number", "_parse_rule", "_parse_detail", "_raw", "_parse_item")  # _parse_item: the item named
 HEADER_SEARCH_ROWS = 10  # a header below a title and blank rows is among a sheet's first rows
 # Excel keeps 15 significant digits of a number: an integer of 16 or more digits lost its last ones.
 EXACT_DIGITS = 15
@@ -162,11 +162,11 @@ class _Rows:
         self.values[name] = [None] * len(self.marks["_row_number"])
 
     def add(self, record: dict[str, str | None], rule: str | None = None, detail: str | None = None,
-            raw: str | None = None) -> None:
+            raw: str | None = None, item: str | None = None) -> None:
         n = len(self.marks["_row_number"]) + 1
         for c in self.columns:
             self.values[c].append(record.get(c))
-        for key, value in zip(PARSE_COLUMNS, (n, rule, detail, raw), strict=True):
+        for key, value in zip(PARSE_COLUMNS, (n, rule, detail, raw, item), strict=True):
             self.marks[key].append(value)
 
     def to_extract(self) -> Extract:
@@ -361,14 +361,15 @@ def lost_digits(value: Any) -> bool:
 
 
 def _precision_mark(cells: dict[str, Any], texts: dict[str, str | None], items: ItemHints,
-                    raw: str) -> tuple[str | None, str | None, str | None]:
-    """(rule, detail, raw) marking a record whose C items hold numbers that lost digits, else Nones."""
+                    raw: str) -> tuple[str | None, str | None, str | None, str | None]:
+    """(rule, detail, raw, item) marking a record whose C items hold numbers that lost digits, else Nones; the
+    item is the first such item (the detail names every one)."""
     lost = [c for c in cells if c in items.text_items and lost_digits(cells[c])]
     if not lost:
-        return None, None, None
+        return None, None, None, None
     detail = "; ".join(f"item {c} holds {texts[c]!r}, a number that cannot hold its digits exactly "
                        f"(scientific notation, more than {EXACT_DIGITS} digits or a fraction)" for c in lost)
-    return RULE_PRECISION_LOST, detail, raw
+    return RULE_PRECISION_LOST, detail, raw, lost[0]
 
 
 def _json_text(value: Any) -> str | None:

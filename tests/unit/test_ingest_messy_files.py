@@ -138,7 +138,10 @@ def test_precision_lost_goes_to_quarantine_naming_item_and_cell_text(tmp_path):
     good, bad = transform(table, resource, "t_demo:20261101:abc", data_columns, datetime(2026, 11, 1))
     assert good.column("case_no").to_pylist() == ["C2"]
     [row] = bad
-    assert (row[3], row[4], row[5], row[7]) == (1, "C1", RULE_PRECISION_LOST, "C1\t3.70602199001011E+17")
+    # the quarantine row names the item and shows the cell's text as Excel shows it (the raw record in payload)
+    assert (row[3], row[4], row[5], row[6], row[7]) == (1, "C1", RULE_PRECISION_LOST, "id_number",
+                                                        "3.70602199001011E+17")
+    assert row[9] == "C1\t3.70602199001011E+17"
     assert row[8].startswith("bronze.t_demo row 1: item id_number holds '3.70602199001011E+17'")
     assert "rule ingest.precision_lost" in row[8] and "format the column as text" in row[8]
 

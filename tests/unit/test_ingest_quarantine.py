@@ -30,7 +30,7 @@ def test_transform_splits_rows_by_first_failing_rule(tiny_resource):
 
     from citybrain.ingest.quarantine import transform
 
-    columns = ["id", "name", "note", "_row_number", "_parse_rule", "_parse_detail", "_raw"]
+    columns = ["id", "name", "note", "_row_number", "_parse_rule", "_parse_detail", "_raw", "_parse_item"]
     rows = [
         ("A1", "ok", "fine", 1, None, None, None),
         (None, "nokey", None, 2, None, None, None),  # primary key null
@@ -40,7 +40,7 @@ def test_transform_splits_rows_by_first_failing_rule(tiny_resource):
         ("A6", None, None, 6, "ingest.field_count", "4 fields, the header has 3", "A6,x,y,z"),
         (None, "x" * 20, None, 7, None, None, None),  # two rules fail: the first (key) is reported, once
     ]
-    table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
+    table = pa.table({c: [r[i] if i < len(r) else None for r in rows] for i, c in enumerate(columns)})
     at = datetime(2026, 11, 1, 6, 0)
     good, bad = transform(table, tiny_resource, "t_demo:20261101:abc", ["id", "name", "note"], at)
 
@@ -73,8 +73,8 @@ def test_clean_batch_has_no_quarantine_rows(tiny_resource):
     from citybrain.ingest.quarantine import transform
 
     table = pa.table({"id": ["A1"], "name": ["ok"], "note": [None], "_row_number": [1], "_parse_rule": [None],
-                      "_parse_detail": [None], "_raw": [None]}, schema=pa.schema(
+                      "_parse_detail": [None], "_raw": [None], "_parse_item": [None]}, schema=pa.schema(
         [(c, pa.string()) for c in ("id", "name", "note")] + [("_row_number", pa.int64())]
-        + [(c, pa.string()) for c in ("_parse_rule", "_parse_detail", "_raw")]))
+        + [(c, pa.string()) for c in ("_parse_rule", "_parse_detail", "_raw", "_parse_item")]))
     good, bad = transform(table, tiny_resource, "b", ["id", "name", "note"], datetime(2026, 11, 1))
     assert good.num_rows == 1 and bad == []

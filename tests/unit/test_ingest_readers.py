@@ -31,9 +31,9 @@ def test_csv_values_as_text_and_empty_cells_null(tmp_path):
     rows = extract.table.to_pylist()
     assert rows == [
         {"ticket_no": "T1", "name": "王, 小明", "phone": "0535", "_row_number": 1, "_parse_rule": None,
-         "_parse_detail": None, "_raw": None},  # leading zero kept: values are text as pulled
+         "_parse_detail": None, "_raw": None, "_parse_item": None},  # leading zero kept: values are text as pulled
         {"ticket_no": "T2", "name": None, "phone": None, "_row_number": 2, "_parse_rule": None,
-         "_parse_detail": None, "_raw": None},
+         "_parse_detail": None, "_raw": None, "_parse_item": None},
     ]
 
 
