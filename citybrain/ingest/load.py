@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from citybrain.ingest import audit, bronze, quarantine
-from citybrain.ingest.batches import FAILED, LOADED, PENDING, REJECTED, Batch, utcnow
+from citybrain.ingest.batches import FAILED, LOADED, PENDING, REJECTED, SKIPPED, Batch, utcnow
 from citybrain.ingest.control_io import arrow_schema, count_rows
 from citybrain.ingest.drift import Drift, detect_drift, safe_column_name
 from citybrain.ingest.landing import move_to_rejected, verify_checksum
 from citybrain.ingest.readers import PARSE_COLUMNS, Extract, ItemHints, UnreadableFile, read_extract
+from citybrain.lake.lease import stage_lease
 from citybrain.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ROWS_PER_FILE = 1_000_000
+LOAD_LEASE_WAIT_SECONDS = 3600.0  # a second loader of a resource waits this long for the first
 
 
 def load_resource(batches: list[dict], settings: Settings | None = None) -> list[dict]:
@@ -42,20 +44,43 @@ def load_resource(batches: list[dict], settings: Settings | None = None) -> list
     if not items:
         return []
     resource = catalog.resource(items[0].resource)
-    nothing, ready = [], []
-    for batch in items:
-        if batch.status != PENDING:  # skipped / empty: nothing to load, the outcome is still audited
-            batch.finished_at = utcnow()
-            nothing.append(batch)
-            continue
-        try:
-            ready.append((batch, parse_batch(batch, resource)))
-        except UnreadableFile as exc:
-            reject_batch(batch, exc, settings)
-    audit.record_batches(nothing, settings)
-    if ready:
-        write_batches(ready, resource, catalog.departments[resource.provider], settings)
+    # One loader of a resource at a time, whoever started it (a second scheduler, a manual run): the second
+    # waits, then finds the batches the first loaded and records them as such instead of loading them twice.
+    with stage_lease(f"ingest.{resource.name}", settings, wait=LOAD_LEASE_WAIT_SECONDS,
+                     purpose=f"load of {resource.name} ({items[0].run_id or 'no run id'})"):
+        skip_loaded_meanwhile(items, settings)
+        nothing, ready = [], []
+        for batch in items:
+            if batch.status != PENDING:  # skipped / empty: nothing to load, the outcome is still audited
+                batch.finished_at = utcnow()
+                nothing.append(batch)
+                continue
+            try:
+                ready.append((batch, parse_batch(batch, resource)))
+            except UnreadableFile as exc:
+                reject_batch(batch, exc, settings)
+        audit.record_batches(nothing, settings)
+        if ready:
+            write_batches(ready, resource, catalog.departments[resource.provider], settings)
     return [b.to_dict() for b in items]
+
+
+def skip_loaded_meanwhile(items: list[Batch], settings: Settings) -> None:
+    """Pending batches that another run loaded after this one pulled them (two runs of one date at once) are
+    skipped, naming that run. A reload is pulled after the load it repeats, so it still replaces its slice."""
+    pending = {b.batch_id: b for b in items if b.status == PENDING}
+    if not pending:
+        return
+    for row in audit.read_rows(audit.BATCHES_TABLE, items[0].resource, settings):
+        batch = pending.get(row["batch_id"])
+        if (batch is None or row["status"] != LOADED or row["file_checksum"] != batch.checksum
+                or row["run_id"] == batch.run_id or batch.started_at is None or row["finished_at"] is None):
+            continue
+        if row["finished_at"].replace(tzinfo=None) < batch.started_at.replace(tzinfo=None):  # naive UTC both
+            continue
+        batch.status = SKIPPED
+        batch.reason = (f"already loaded by run {row['run_id']} (finished {row['finished_at']:%Y-%m-%d %H:%M:%S} "
+                        "UTC) while this run waited for the resource: the same delivery is not loaded twice")
 
 
 def required_items(resource: Resource) -> list[str]:
