@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from citybrain.conform.catalog import ConformCatalog, EntityDef, ResourceDef, load_catalog
 from citybrain.conform.parallel import run_ordered
+from citybrain.lake.lease import stage_lease
 from citybrain.settings import Settings, get_settings
 from citybrain.timing import Laps
 
@@ -44,6 +45,7 @@ INTERPRETED_ROWS = 200_000  # bronze rows of a run up to which its expressions a
 # distinct values of a reference rule up to which a small run looks them up in the referenced tables directly
 # (a filtered Arrow scan of one column) instead of joining the rows with every value those tables hold
 LOOKUP_VALUES = 20_000
+LEASE_WAIT_SECONDS = 3600.0  # a second conform run waits this long for the running one
 DEFAULT_WORKERS = 3  # resources in flight at once (2-core machine: overlaps driver latency)
 WRITE_ATTEMPTS = 4  # quarantine is shared with ingestion: a concurrent commit on the same resource is retried
 
@@ -1017,7 +1019,8 @@ def _reporting(progress, kind: str, total: int, fn):
 def run_conform(resources: list[str] | None = None, *, until: dt.date | str | None = None,
                 rerun: list[dt.date | str] | None = None, settings: Settings | None = None,
                 catalog: ConformCatalog | None = None, now: dt.datetime | None = None,
-                spark: SparkSession | None = None, workers: int = DEFAULT_WORKERS, progress=None) -> dict:
+                spark: SparkSession | None = None, workers: int = DEFAULT_WORKERS, progress=None,
+                wait: float = LEASE_WAIT_SECONDS) -> dict:
     """Conform every pending bronze batch (optionally of some resources, up to a batch date; ``rerun``
     dates are conformed again, e.g. after a rule fix).
 
@@ -1027,8 +1030,11 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
     the resource phase includes "side_rows_seconds", the run's one write of quarantine and duplicates);
     a resource without pending batches is left out. ``progress(kind, name, done, total, result)`` is called as
     each resource ("resource") and entity ("entity") finishes (the demo and `citybrain conform run` print it).
+
+    One conform run at a time writes the lake (stage lease "conform", citybrain.lake.lease): a second run, from
+    a second scheduler or a manual command, waits up to ``wait`` seconds, then conforms what is still pending
+    (usually nothing: the first run took it), or refuses naming the running one.
     """
-    from citybrain.spark import get_spark
 
     started = time.perf_counter()
     settings = settings or get_settings()
@@ -1041,9 +1047,23 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
     unknown = (wanted or set()) - set(catalog.resources)
     if unknown:
         raise KeyError(f"unknown resource(s) {sorted(unknown)}: not in the catalogue {catalog.root}")
+    with stage_lease("conform", settings, wait=wait, purpose=f"conform {sorted(wanted) if wanted else 'all'}"):
+        return _conform_pending(wanted, until, again, settings, catalog, now, spark, workers, progress, started)
+
+
+def _conform_pending(wanted: set[str] | None, until: dt.date | None, again: list[dt.date], settings: Settings,
+                     catalog: ConformCatalog, now: dt.datetime | None, spark: SparkSession | None, workers: int,
+                     progress, started: float) -> dict:
+    """The body of run_conform, under its lease: the pending batches read now are this run's alone."""
+    from citybrain.spark import get_spark
+
     pending = pending_batches([n for n in catalog.conform_order() if wanted is None or n in wanted], settings,
                               until, again)
     small = is_small_run(pending)
+    if not pending:  # nothing new, decided from the control logs alone: no Spark session (no JVM) is started
+        return {"resources": {}, "entities": {}, "resources_seconds": 0.0, "side_rows_seconds": 0.0,
+                "entities_seconds": 0.0, "evaluation": "interpreted" if small else "compiled",
+                "seconds": round(time.perf_counter() - started, 2)}
     session = conform_session(spark or get_spark(settings), interpreted=small)
     ctx = RunContext(session, catalog, settings, now or utcnow(), pending=pending, small=small)
     order = [n for n in catalog.conform_order() if n in ctx.pending]
