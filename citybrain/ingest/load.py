@@ -193,23 +193,9 @@ def write_batches(ready: list[tuple[Batch, Extract]], resource: Resource, depart
         except audit.AccountingError as exc:
             batch.status, batch.reason = FAILED, str(exc)
             failures.append(exc)
-    audit.record_batches(batches, settings)
+    audit.record_batches(batches, settings)  # for a database resource this is also its watermark's advance
     if failures:
         raise failures[0]
-    advance_watermark(batches, resource, settings)
-
-
-def advance_watermark(batches: list[Batch], resource: Resource, settings: Settings) -> None:
-    """Move the resource's watermark to the loaded maximum, never backwards (reloads leave it alone)."""
-    from citybrain.ingest import watermarks
-
-    if resource.source.kind != "database" or not resource.incremental_key:
-        return
-    current = watermarks.current_watermark(resource.name, settings)
-    new = watermarks.next_watermark(current, watermarks.max_watermark(b.watermark_to for b in batches))
-    if new != current:
-        batch_id = next(b.batch_id for b in batches if b.watermark_to == new)
-        watermarks.advance_watermark(resource.name, resource.incremental_key, new, batch_id, settings)
 
 
 def quarantine_predicate(batches: list[Batch]) -> str:

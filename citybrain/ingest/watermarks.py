@@ -12,13 +12,8 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from citybrain.ingest.batches import utcnow
-from citybrain.ingest.control_io import append_rows, read_rows
+from citybrain.ingest.control_io import read_rows
 from citybrain.settings import Settings
-
-WATERMARKS_TABLE = "control.watermarks"
-WATERMARK_COLUMNS = (("resource", "string"), ("incremental_key", "string"), ("watermark", "string"),
-                     ("batch_id", "string"), ("updated_at", "timestamp"))
 
 # The text forms of an incremental-key time (docs/lake-contract.md, "Database pulls"): a date with `-`, `/` or
 # `.` (1- or 2-digit month and day) or compact YYYYMMDD, then optionally a time after a space or `T` (compact:
@@ -124,21 +119,28 @@ def window_start(watermark: str | None, lookback: timedelta) -> str | None:
 
 
 def read_watermarks(settings: Settings | None = None) -> dict[str, dict]:
-    """resource -> its latest control.watermarks row ({} before the first advance)."""
+    """resource -> {resource, watermark, batch_id, updated_at}: the greatest `watermark_to` of the resource's
+    loaded batches in control.batches ({} before the first load). The batch's audit row is the advance: one
+    commit, so a crash can never leave a batch and its watermark apart, and a second run of a date that loads
+    nothing new moves nothing. A reload carries the same watermark_to: it never moves backwards."""
+    from citybrain.ingest.audit import BATCHES_TABLE
+    from citybrain.ingest.batches import LOADED
+
     latest: dict[str, dict] = {}
-    for row in sorted(read_rows(WATERMARKS_TABLE, settings=settings), key=lambda r: r["updated_at"]):
-        latest[row["resource"]] = row
+    for row in read_rows(BATCHES_TABLE, settings=settings):
+        mark = row.get("watermark_to")
+        if row["status"] != LOADED or mark is None:
+            continue
+        held = latest.get(row["resource"])
+        if held is None or watermark_key(mark) > watermark_key(held["watermark"]):
+            latest[row["resource"]] = {"resource": row["resource"], "watermark": mark, "batch_id": row["batch_id"],
+                                       "updated_at": row["finished_at"]}
     return latest
 
 
 def current_watermark(resource: str, settings: Settings | None = None) -> str | None:
-    """The resource's watermark, or None when it has never been pulled."""
+    """The resource's watermark, or None when it has never been loaded."""
     row = read_watermarks(settings).get(resource)
     return row["watermark"] if row else None
 
 
-def advance_watermark(resource: str, incremental_key: str, watermark: str, batch_id: str,
-                      settings: Settings | None = None) -> None:
-    """Append the new watermark (call only after the batch's bronze commit reconciled)."""
-    row = (resource, incremental_key, watermark, batch_id, utcnow())
-    append_rows(WATERMARKS_TABLE, WATERMARK_COLUMNS, [row], settings)

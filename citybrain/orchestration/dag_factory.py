@@ -75,8 +75,9 @@ Each resource is a task group: **pull** lands what is new under `landing/` with 
 tables by watermark `incremental_key > watermark` up to the end of the logical date; file drops
 `<stem>_YYYYMMDD` dated up to the logical date and never loaded), then **load** writes
 `bronze.<resource>` (values as pulled + lineage) and `quarantine.rejected_rows`, records
-`control.batches` (pulled = loaded + quarantined, else the task fails) and only then advances
-`control.watermarks`. Unreadable files go to `rejected/` with a reason file and
+`control.batches` (pulled = loaded + quarantined + dropped header rows, else the task fails): that audit
+row is also the watermark's advance. One loader per resource runs at a time (a lease): a second run of the
+same date waits and records what the first loaded as skipped. Unreadable files go to `rejected/` with a reason file and
 `control.rejected_files`; the task still succeeds with a loud warning. Nothing new: load is skipped.
 
 Operate: re-running a date adds no rows; param `reload=true` re-loads the date's batches from

@@ -71,7 +71,7 @@ class Department:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from citybrain.ingest import audit, watermarks
+        from citybrain.ingest import audit
         from citybrain.ingest.batches import LOADED, PENDING, utcnow
         from citybrain.lake import arrow_io
 
@@ -81,11 +81,7 @@ class Department:
         data = data.append_column("_batch_id", pa.array([batch.batch_id] * data.num_rows, pa.string()))
         arrow_io.append_arrow("bronze.pop_resident", data, settings=self.settings)
         batch.status, batch.rows_loaded, batch.finished_at = LOADED, data.num_rows, utcnow()
-        audit.record_batches([batch], self.settings)
-        current = watermarks.current_watermark(self.resource.name, self.settings)
-        new = watermarks.next_watermark(current, batch.watermark_to)
-        if new != current:
-            watermarks.advance_watermark(self.resource.name, "updated_at", new, batch.batch_id, self.settings)
+        audit.record_batches([batch], self.settings)  # the audit row is the watermark's advance
 
     def bronze(self) -> list[tuple]:
         from citybrain.lake import arrow_io

@@ -119,3 +119,27 @@ def test_window_start_moves_the_watermark_back_by_the_look_back():
     assert window_start("2026-11-02 10:05:00.25", timedelta(0)) == "2026-11-02 10:05:00.250000"
     assert window_start(None, timedelta(days=1)) is None  # first pull: from the beginning
     assert window_start("1042", timedelta(days=1)) == "1042"  # a numeric key has no look-back
+
+
+def test_the_watermark_is_derived_from_the_loaded_batches_so_it_cannot_drift_from_them(tmp_path):
+    """The audit row of a loaded batch is its watermark's advance (one commit): a crash between a load and a
+    separate watermark write, or a second run of the date, used to leave control.watermarks different."""
+    from datetime import date, datetime
+
+    from citybrain.ingest import audit
+    from citybrain.ingest.batches import FAILED, LOADED, SKIPPED, Batch
+    from citybrain.ingest.watermarks import current_watermark, read_watermarks
+    from citybrain.settings import Settings
+
+    lake = Settings(var_dir=tmp_path, lake_uri=str(tmp_path / "lake"))
+    assert current_watermark("grid_event", lake) is None
+
+    def batch(bid, status, mark, minute):
+        return Batch("grid_event", "CMB", f"grid_event:2026110{bid}:x", date(2026, 11, bid), "db:cmb.t_grid_event",
+                     status=status, watermark_to=mark, finished_at=datetime(2026, 11, 5, 0, minute))
+
+    audit.record_batches([batch(1, LOADED, "2026-11-01 9:59:00", 1), batch(2, LOADED, "2026-11-02 10:00:00", 2),
+                          batch(3, FAILED, "2026-11-03 23:00:00", 3), batch(4, SKIPPED, None, 4),
+                          batch(1, LOADED, "2026-11-01 9:59:00", 5)], lake)  # a reload of day 1, later
+    assert current_watermark("grid_event", lake) == "2026-11-02 10:00:00"  # compared as times, never backwards
+    assert read_watermarks(lake)["grid_event"]["batch_id"] == "grid_event:20261102:x"
