@@ -1,8 +1,7 @@
-"""Watermarks of incremental database pulls (control.watermarks): how far each resource has been pulled.
+"""Watermarks of incremental database pulls: how far each resource has been pulled, and key times.
 
-The table is an append-only log (one row per advance); the current watermark of a resource is its
-latest row. Rows are appended only after the batch's bronze commit reconciled, never by Airflow
-Variables.
+A resource's watermark is derived from its loaded batches in control.batches (their `watermark_to`): the
+audit row written after the batch's bronze commit reconciled is the advance, never Airflow Variables.
 """
 
 from __future__ import annotations
