@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from citybrain.conform.catalog import ConformCatalog, EntityDef, ResourceDef, load_catalog
 from citybrain.conform.parallel import run_ordered
-from citybrain.lake.lease import stage_lease
+from citybrain.lake.lease import DEFAULT_WAIT_SECONDS, stage_lease
 from citybrain.settings import Settings, get_settings
 from citybrain.timing import Laps
 
@@ -45,7 +45,6 @@ INTERPRETED_ROWS = 200_000  # bronze rows of a run up to which its expressions a
 # distinct values of a reference rule up to which a small run looks them up in the referenced tables directly
 # (a filtered Arrow scan of one column) instead of joining the rows with every value those tables hold
 LOOKUP_VALUES = 20_000
-LEASE_WAIT_SECONDS = 3600.0  # a second conform run waits this long for the running one
 DEFAULT_WORKERS = 3  # resources in flight at once (2-core machine: overlaps driver latency)
 WRITE_ATTEMPTS = 4  # quarantine is shared with ingestion: a concurrent commit on the same resource is retried
 
@@ -1020,7 +1019,7 @@ def run_conform(resources: list[str] | None = None, *, until: dt.date | str | No
                 rerun: list[dt.date | str] | None = None, settings: Settings | None = None,
                 catalog: ConformCatalog | None = None, now: dt.datetime | None = None,
                 spark: SparkSession | None = None, workers: int = DEFAULT_WORKERS, progress=None,
-                wait: float = LEASE_WAIT_SECONDS) -> dict:
+                wait: float = DEFAULT_WAIT_SECONDS) -> dict:
     """Conform every pending bronze batch (optionally of some resources, up to a batch date; ``rerun``
     dates are conformed again, e.g. after a rule fix).
 

@@ -21,7 +21,7 @@ from citybrain.ingest.control_io import arrow_schema, count_rows
 from citybrain.ingest.drift import Drift, detect_drift, safe_column_name
 from citybrain.ingest.landing import move_to_rejected, verify_checksum
 from citybrain.ingest.readers import PARSE_COLUMNS, Extract, ItemHints, UnreadableFile, read_extract
-from citybrain.lake.lease import stage_lease
+from citybrain.lake.lease import DEFAULT_WAIT_SECONDS, stage_lease
 from citybrain.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ROWS_PER_FILE = 1_000_000
-LOAD_LEASE_WAIT_SECONDS = 3600.0  # a second loader of a resource waits this long for the first
 
 
 def load_resource(batches: list[dict], settings: Settings | None = None) -> list[dict]:
@@ -46,7 +45,7 @@ def load_resource(batches: list[dict], settings: Settings | None = None) -> list
     resource = catalog.resource(items[0].resource)
     # One loader of a resource at a time, whoever started it (a second scheduler, a manual run): the second
     # waits, then finds the batches the first loaded and records them as such instead of loading them twice.
-    with stage_lease(f"ingest.{resource.name}", settings, wait=LOAD_LEASE_WAIT_SECONDS,
+    with stage_lease(f"ingest.{resource.name}", settings, wait=DEFAULT_WAIT_SECONDS,
                      purpose=f"load of {resource.name} ({items[0].run_id or 'no run id'})"):
         skip_loaded_meanwhile(items, settings)
         nothing, ready = [], []

@@ -16,6 +16,7 @@ from citybrain.ingest import audit
 from citybrain.ingest.batches import LOADED, SKIPPED, Batch, make_batch_id, utcnow
 from citybrain.ingest.control_io import read_rows
 from citybrain.ingest.landing import batch_dir, landing_root, read_manifest, sha256_file, write_manifest
+from citybrain.lake.lease import DEFAULT_WAIT_SECONDS, stage_lease
 from citybrain.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,15 @@ def pull_resource(resource_name: str, batch_date: date, *, run_id: str | None = 
 
     settings = settings or get_settings()
     resource = get_catalog().resource(resource_name)
+    # the resource's loader lease: a pull never overlaps another run's pull or load of the same resource (both
+    # write its landing folder; a second run's pull then lands the same batch, which its load skips)
+    with stage_lease(f"ingest.{resource_name}", settings, wait=DEFAULT_WAIT_SECONDS,
+                     purpose=f"pull of {resource_name} ({run_id or 'no run id'})"):
+        return _pull(resource, resource_name, batch_date, run_id, reload, settings)
+
+
+def _pull(resource, resource_name: str, batch_date: date, run_id: str | None, reload: bool,
+          settings: Settings) -> list[dict]:
     started = utcnow()
     kind = resource.source.kind
     if reload:

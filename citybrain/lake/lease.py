@@ -27,6 +27,7 @@ from pathlib import Path
 
 from citybrain.settings import Settings
 
+DEFAULT_WAIT_SECONDS = 3600.0  # how long a second writer of a stage (conform, a resource's ingestion) waits
 TTL_SECONDS = 120.0  # a holder refreshes its heartbeat every TTL/4; older than TTL means the holder is gone
 POLL_SECONDS = 0.5
 
