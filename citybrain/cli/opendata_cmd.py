@@ -108,6 +108,9 @@ def scan(path: Path = typer.Argument(..., help="a release folder (or any folder 
     """Run the PII leak scan on a folder; exit 1 with file, column, row and rule of every finding."""
     from citybrain.opendata.leakscan import LeakFound, scan_release
 
+    if not path.is_dir():
+        err_console.print(f"[red]{path} is not a folder: give a release folder, e.g. var/open/latest[/]")
+        raise typer.Exit(2)
     try:
         scan_release(path)
     except LeakFound as exc:

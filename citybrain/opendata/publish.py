@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from citybrain.catalog import get_catalog
+from citybrain.lake.lease import DEFAULT_WAIT_SECONDS, stage_lease
 from citybrain.opendata import release as rel
 from citybrain.opendata.build import Built, PrivacyPolicy, build_indicators, build_resource, check_linkage
 from citybrain.opendata.datasets import PUBLIC, RESTRICTED, Dataset, plan
@@ -94,7 +96,12 @@ def run_publish(settings: Settings | None = None, spark=None, *, policy: Privacy
     del spark  # the publisher reads through deltalake/Arrow: no Spark needed
     settings = settings or get_settings()
     settings.release_hmac_key()  # refuse the built-in key outside a demo/test run before any work
-    policy = policy or PrivacyPolicy()
+    # one publisher at a time (a second waits): any staging folder found under the lease is a killed run's
+    with stage_lease("publish", settings, wait=DEFAULT_WAIT_SECONDS, purpose="publish"):
+        return _publish(settings, policy or PrivacyPolicy())
+
+
+def _publish(settings: Settings, policy: PrivacyPolicy) -> dict:
     catalog = get_catalog()
     started = time.perf_counter()
     datasets, withheld = plan(catalog)
@@ -102,6 +109,9 @@ def run_publish(settings: Settings | None = None, spark=None, *, policy: Privacy
     levels = {}
     for access in (PUBLIC, RESTRICTED):
         root = rel.area(settings.open_dir, access)
+        for leftover in rel.leftover_staging(root):
+            log.warning("removing %s, left by a publish run that was killed before it finished", leftover)
+            shutil.rmtree(leftover, ignore_errors=True)
         levels[access] = Level(access, root, version, rel.staging_dir(root, version), rel.latest_dir(root),
                                demo=settings.demo_run)
     built: dict[str, tuple[Dataset, Built]] = {}

@@ -36,6 +36,12 @@ def new_version(now: dt.datetime | None = None) -> str:
     return now.strftime("%Y%m%dT%H%M%S%fZ")
 
 
+def leftover_staging(root: Path) -> list[Path]:
+    """Staging folders of earlier runs (a run killed before finalise or discard left them)."""
+    releases = root / "releases"
+    return sorted(p for p in releases.glob(".staging-*") if p.is_dir()) if releases.is_dir() else []
+
+
 def staging_dir(root: Path, version: str) -> Path:
     path = root / "releases" / f".staging-{version}"
     shutil.rmtree(path, ignore_errors=True)

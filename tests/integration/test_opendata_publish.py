@@ -211,3 +211,16 @@ def test_restricted_export_is_logged(lake, first, tmp_path):
     log = export_log(lake)
     assert [(r["who"], r["dataset"], r["agreement"]) for r in log] == [("analyst1", "pop_resident", "DUA-2026-001")]
     assert log[0]["exported_at"] is not None and row["rows"] == log[0]["rows"]
+
+
+def test_a_publish_killed_midway_leaves_no_staging_folder_after_the_next_run(lake, first):
+    from citybrain.opendata.publish import run_publish
+
+    left = [lake.open_dir / "releases" / ".staging-20261101T000000000000Z",
+            lake.open_dir / "restricted" / "releases" / ".staging-20261101T000000000000Z"]
+    for folder in left:  # what kill -9 between staging and finalise leaves
+        (folder / "pop_resident").mkdir(parents=True)
+        (folder / "pop_resident" / "pop_resident.csv").write_text("half a file")
+    run_publish(lake)
+    assert not [p for p in left if p.exists()]
+    assert not list(lake.open_dir.rglob(".staging-*"))

@@ -54,6 +54,7 @@ CASES = [
      "error: Invalid value for '--library': unknown library 'populaton' (did you mean 'population'"),
     (["catalog", "authority", "--entity", "persn"],
      "error: Invalid value for '--entity': unknown entity 'persn' (did you mean 'person'"),
+    (["releases", "scan", "/no/such/folder"], "/no/such/folder is not a folder: give a release folder"),
     (["spark", "connect-server", "--delta-plugin", "maybe"],
      "error: Invalid value for '--delta-plugin': unknown Delta plugin mode 'maybe'; accepted: auto, off, require"),
 ]
