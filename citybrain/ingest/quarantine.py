@@ -19,7 +19,8 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from citybrain.ingest.readers import PARSE_COLUMNS, RULE_FIELD_COUNT, RULE_PRECISION_LOST, RULE_UNPARSEABLE
+from citybrain.ingest.cells import RULE_PRECISION_LOST
+from citybrain.ingest.readers import PARSE_COLUMNS, RULE_FIELD_COUNT, RULE_UNPARSEABLE
 
 if TYPE_CHECKING:
     import pyarrow as pa

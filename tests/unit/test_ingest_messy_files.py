@@ -12,14 +12,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from citybrain.ingest.cells import RULE_PRECISION_LOST, cell_text, lost_digits
 from citybrain.ingest.readers import (
     RULE_FIELD_COUNT,
-    RULE_PRECISION_LOST,
     RULE_REPEATED_HEADER,
     RULE_TITLE_ROW,
     ItemHints,
     UnreadableFile,
-    lost_digits,
     read_extract,
 )
 from citybrain.standards.text import FULL_WIDTH, HALF_WIDTH, NO_BREAK_SPACE, ZERO_WIDTH, normalise_name
@@ -148,10 +147,8 @@ def test_precision_lost_goes_to_quarantine_naming_item_and_cell_text(tmp_path):
 
 @given(st.integers(min_value=-(10**15) + 1, max_value=10**15 - 1))
 def test_integers_within_fifteen_digits_are_exact(n):
-    from citybrain.ingest.readers import _cell_text
-
     assert not lost_digits(n) and not lost_digits(float(n))
-    assert _cell_text(float(n), False) == str(n)  # a number cell within precision reads back as its digits
+    assert cell_text(float(n), False) == str(n)  # a number cell within precision reads back as its digits
 
 
 @given(st.integers(min_value=10**15, max_value=10**30), st.booleans())
