@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 BUCKET = "citybrain"
 STAGES = ["upsert"]  # partitioned write, MERGE, read back, aggregate with a pandas UDF
 # moto accepts any key pair; these are only what the clients sign with.
-KEYS = {"s3_access_key": "citybrain-test", "s3_secret_key": "citybrain-test-secret"}
+KEYS = {"s3_access_key": "AKIACBTESTKEY4PS", "s3_secret_key": "cb-Secret-9f3e1d-never-in-ps"}  # found nowhere else on a command line
 
 
 def moto_server_path() -> str | None:
