@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from citybrain.catalog.catalog import Catalog
 from citybrain.catalog.errors import CatalogError, CatalogIssue
+from citybrain.catalog.fields import null_marker_key
 from citybrain.catalog.models import (
     CodeList,
     Department,
@@ -23,7 +24,6 @@ from citybrain.catalog.models import (
     Library,
     NullMarker,
     Resource,
-    null_marker_key,
 )
 from citybrain.catalog.themes import check_themes, parse_themes
 

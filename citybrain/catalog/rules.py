@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from citybrain.catalog.errors import CatalogIssue
-from citybrain.catalog.models import DROP_PATTERN_RE, Indicator, IndicatorTerm, Item, Resource
+from citybrain.catalog.fields import DROP_PATTERN_RE
+from citybrain.catalog.models import Indicator, IndicatorTerm, Item, Resource
 from citybrain.catalog.reference import DERIVED_LISTS, build_code_lists
 
 if TYPE_CHECKING:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field
 
 from citybrain.catalog.errors import CatalogIssue
-from citybrain.catalog.models import Entry, SnakeName
+from citybrain.catalog.fields import SnakeName
+from citybrain.catalog.models import Entry
 
 if TYPE_CHECKING:
     from citybrain.catalog.loader import Loc, ParsedCatalog, _Reader

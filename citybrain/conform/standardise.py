@@ -30,7 +30,7 @@ import re
 
 from pyspark.sql import DataFrame
 
-from citybrain.catalog.models import null_marker_key
+from citybrain.catalog.fields import null_marker_key
 from citybrain.conform.catalog import DIVISIONS, ConformCatalog, ItemDef, ResourceDef
 from citybrain.conform.sql import case, col, in_list, lit, to_column
 from citybrain.standards.identifiers import CREDIT_ALPHABET, CREDIT_WEIGHTS, ID_CHECK_CHARS, ID_WEIGHTS

@@ -293,7 +293,7 @@ def pull_database(resource: Resource, batch_date: date, watermark: str | None,
     import pyarrow.parquet as pq
     import sqlalchemy as sa
 
-    from citybrain.catalog.models import lookback_text
+    from citybrain.catalog.fields import lookback_text
 
     settings = settings or get_settings()
     src, key = resource.source, resource.incremental_key

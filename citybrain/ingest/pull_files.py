@@ -6,7 +6,7 @@ once. A file counts as handled when control.batches holds it (same path and sha2
 rejected; a corrected re-delivery (new sha256) is a new batch.
 
 Only files inside the pattern's department folder are read: the catalogue confines the pattern
-(catalog.models.DROP_PATTERN_RE), and a drop that resolves elsewhere (a symlink out of the folder) is a
+(catalog.fields.DROP_PATTERN_RE), and a drop that resolves elsewhere (a symlink out of the folder) is a
 rejected batch naming the file and where it points, never landed.
 """
 
@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from citybrain.catalog.models import DROP_PATTERN_RE
+from citybrain.catalog.fields import DROP_PATTERN_RE
 from citybrain.ingest.batches import EMPTY, REJECTED, SKIPPED, Batch, file_date, make_batch_id, utcnow
 from citybrain.ingest.landing import land_file, sha256_file
 from citybrain.settings import Settings, get_settings

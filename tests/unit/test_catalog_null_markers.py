@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from citybrain.catalog import load_catalog
-from citybrain.catalog.models import NullMarker, NullMarkerOverride, null_marker_key
+from citybrain.catalog.fields import null_marker_key
+from citybrain.catalog.models import NullMarker, NullMarkerOverride
 
 pytestmark = pytest.mark.unit
 

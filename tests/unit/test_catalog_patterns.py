@@ -11,7 +11,8 @@ from catalog_fixtures import PATIENT, errors_of, variant
 from hypothesis import given
 from hypothesis import strategies as st
 
-from citybrain.catalog.models import DROP_PATTERN_RE, Resource
+from citybrain.catalog.fields import DROP_PATTERN_RE
+from citybrain.catalog.models import Resource
 
 pytestmark = pytest.mark.unit
 WHERE = "resources/health/health_patient_index.yaml: resource health_patient_index: source.pattern: "
