@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from citybrain.conform import writes
 from citybrain.conform.catalog import ConformCatalog, EntityDef, ResourceDef, load_catalog
 from citybrain.conform.parallel import run_ordered
 from citybrain.lake.lease import DEFAULT_WAIT_SECONDS, stage_lease
@@ -46,7 +47,6 @@ INTERPRETED_ROWS = 200_000  # bronze rows of a run up to which its expressions a
 # (a filtered Arrow scan of one column) instead of joining the rows with every value those tables hold
 LOOKUP_VALUES = 20_000
 DEFAULT_WORKERS = 3  # resources in flight at once (2-core machine: overlaps driver latency)
-WRITE_ATTEMPTS = 4  # quarantine is shared with ingestion: a concurrent commit on the same resource is retried
 
 
 class AccountingError(RuntimeError):
@@ -238,54 +238,6 @@ def release(df: DataFrame) -> None:
         plan.rdd().unpersist(False)
 
 
-def _retry(what: str, fn) -> None:
-    for attempt in range(1, WRITE_ATTEMPTS + 1):
-        try:
-            fn()
-            return
-        except Exception as exc:  # Delta's ConcurrentModificationException family (also inside a Py4JJavaError)
-            text = f"{type(exc).__name__} {str(exc)[:2000]}"
-            retryable = any(k in text for k in ("Concurrent", "ProtocolChanged", "MetadataChanged"))
-            if not retryable or attempt == WRITE_ATTEMPTS:
-                raise
-            log.warning("%s: concurrent commit (%s), retrying (%d/%d)", what, type(exc).__name__, attempt,
-                        WRITE_ATTEMPTS)
-            time.sleep(attempt)
-
-
-UPSERT = ("WHEN MATCHED THEN UPDATE SET *", "WHEN NOT MATCHED THEN INSERT *")
-
-
-def _merge(df: DataFrame, table: str, on: str, ctx: RunContext, clauses=UPSERT) -> None:
-    """MERGE through Delta SQL (works on a classic and a Spark Connect session alike); entities refreshed in
-    parallel merge into the shared agreement and discrepancy tables, so a conflicting commit is retried (the
-    MERGE is idempotent: it re-reads the table and applies the same source rows)."""
-    from citybrain.lake import spark_io
-
-    _retry(table, lambda: spark_io.merge_sql(df, table, on, clauses, settings=ctx.settings))
-
-
-def _append(df: DataFrame, table: str, ctx: RunContext) -> None:
-    """Append rows that match nothing in the table (new keys): no MERGE scan of the target. Safe to repeat
-    after a cut-off run: its re-run finds the rows stored and appends nothing."""
-    from citybrain.lake import spark_io
-
-    _retry(table, lambda: spark_io.append(df, table, settings=ctx.settings))
-
-
-def _replace_slice(df: DataFrame, table: str, predicate: str, ctx: RunContext, partition_by: list[str]) -> None:
-    """Replace the rows matching ``predicate`` by ``df`` (creating the table on first use)."""
-    from citybrain.lake import spark_io
-
-    def write() -> None:
-        if not spark_io.table_exists(ctx.spark, table, ctx.settings):
-            spark_io.append(df, table, partition_by=partition_by, settings=ctx.settings)
-        else:
-            spark_io.replace_where(df, table, predicate, settings=ctx.settings)
-
-    _retry(table, write)
-
-
 def write_side_rows(ctx: RunContext) -> float:
     """Write the resources' quarantined rows and superseded duplicates kept by ``RunContext.defer``: one
     commit per table for the whole run, replacing each resource's slice (its batches), so a re-run of a
@@ -295,7 +247,7 @@ def write_side_rows(ctx: RunContext) -> float:
     started = time.perf_counter()
     for table, parts in ctx.side_rows.items():
         predicate = " OR ".join(p for _, p in parts)
-        _replace_slice(spark_io.union_all([df for df, _ in parts]), table, predicate, ctx, ["resource"])
+        writes.replace_slice(spark_io.union_all([df for df, _ in parts]), table, predicate, ctx, ["resource"])
         for df, _ in parts:
             release(df)
     ctx.side_rows.clear()
@@ -433,9 +385,9 @@ def write_history(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext
         laps.lap("scd2_plan")
         rows = changes.drop(scd2.HAD_HISTORY)
         if counts.get(True):  # some key's versions change: MERGE on (key, valid_from)
-            _merge(rows, table, scd2.merge_condition(resource), ctx, scd2.merge_clauses(resource))
+            writes.merge(rows, table, scd2.merge_condition(resource), ctx, scd2.merge_clauses(resource))
         elif counts.get(False):  # new keys only: nothing in the table changes, their versions are appended
-            _append(rows.drop(scd2.NEW), table, ctx)
+            writes.append(rows.drop(scd2.NEW), table, ctx)
         return sum(counts.values())
     finally:
         release(changes)
@@ -457,7 +409,7 @@ def write_events(silver_rows: DataFrame, resource: ResourceDef, ctx: RunContext)
         per_date = rows.groupBy(events.EVENT_DATE).count().collect()  # one job: the dates to prune and the count
         if not per_date:
             return 0
-        _merge(rows, table, events.merge_condition(resource, [r[0] for r in per_date]), ctx,
+        writes.merge(rows, table, events.merge_condition(resource, [r[0] for r in per_date]), ctx,
                (f"WHEN MATCHED AND t.{events.ROW_HASH} <> s.{events.ROW_HASH} THEN UPDATE SET *",
                 "WHEN NOT MATCHED THEN INSERT *"))
         return sum(r[1] for r in per_date)
@@ -652,9 +604,9 @@ def write_golden(built: DataFrame, entity: EntityDef, keys: DataFrame | None, ct
         counts = _counts_by(changed, "_stored")
         rows = changed.drop("_stored")
         if counts.get(True):
-            _merge(rows, gtable, f"t.`{entity.key}` = s.`{entity.key}`", ctx)
+            writes.merge(rows, gtable, f"t.`{entity.key}` = s.`{entity.key}`", ctx)
         elif counts.get(False):
-            _append(rows, gtable, ctx)
+            writes.append(rows, gtable, ctx)
         return sum(counts.values())
     finally:
         release(changed)
@@ -864,11 +816,11 @@ def _replace_discrepancies(new: DataFrame, entity: EntityDef, keys: DataFrame | 
         if ops.get("delete"):
             names = ", ".join(f"`{c}`" for c in new.columns)
             values = ", ".join(f"s.`{c}`" for c in new.columns)
-            _merge(changes, table, f"t.entity = '{entity.name}' AND t._disc_id = s._disc_id", ctx,
+            writes.merge(changes, table, f"t.entity = '{entity.name}' AND t._disc_id = s._disc_id", ctx,
                    ("WHEN MATCHED AND s._op = 'delete' THEN DELETE",
                     f"WHEN NOT MATCHED AND s._op = 'insert' THEN INSERT ({names}) VALUES ({values})"))
         elif ops.get("insert"):  # new discrepancies only: appended, no MERGE scan of the entity's rows
-            _append(changes.drop("_op"), table, ctx)
+            writes.append(changes.drop("_op"), table, ctx)
     finally:
         release(changes)
     return n
@@ -905,17 +857,17 @@ def write_shares(shares: DataFrame, changes: DataFrame | None, entity: EntityDef
     from citybrain.conform.verify import SHARE_COLUMNS
 
     if changes is None:
-        _replace_slice(shares, SHARES_TABLE, f"entity = '{entity.name}'", ctx, ["entity"])
+        writes.replace_slice(shares, SHARES_TABLE, f"entity = '{entity.name}'", ctx, ["entity"])
         return
     if not sum(ops.values()):
         return
     if not ops.get("update") and not ops.get("delete"):
-        _append(changes.select(*SHARE_COLUMNS), SHARES_TABLE, ctx)
+        writes.append(changes.select(*SHARE_COLUMNS), SHARES_TABLE, ctx)
         return
     on = ["copy_resource", "entity_key", "attribute"]
     names = ", ".join(f"`{c}`" for c in SHARE_COLUMNS)
     values = ", ".join(f"s.`{c}`" for c in SHARE_COLUMNS)
-    _merge(changes, SHARES_TABLE, f"t.entity = '{entity.name}' AND " + " AND ".join(f"t.`{c}` = s.`{c}`" for c in on),
+    writes.merge(changes, SHARES_TABLE, f"t.entity = '{entity.name}' AND " + " AND ".join(f"t.`{c}` = s.`{c}`" for c in on),
            ctx, ("WHEN MATCHED AND s._op = 'delete' THEN DELETE",
                  f"WHEN MATCHED THEN UPDATE SET {', '.join(f't.`{c}` = s.`{c}`' for c in SHARE_COLUMNS)}",
                  f"WHEN NOT MATCHED AND s._op <> 'delete' THEN INSERT ({names}) VALUES ({values})"))
@@ -931,7 +883,7 @@ def write_agreement(rates: DataFrame, entity: EntityDef, ctx: RunContext) -> Non
     if not spark_io.table_exists(ctx.spark, AGREEMENT_TABLE, ctx.settings):
         spark_io.overwrite(rates, AGREEMENT_TABLE, settings=ctx.settings, partition_by=["entity"])
         return
-    _merge(rates, AGREEMENT_TABLE,
+    writes.merge(rates, AGREEMENT_TABLE,
            f"t.entity = '{entity.name}' AND t.entity = s.entity AND t.attribute = s.attribute "
            "AND t.copy_resource = s.copy_resource", ctx,
            ("WHEN MATCHED AND NOT (t.compared <=> s.compared AND t.agreed <=> s.agreed) THEN UPDATE SET *",
@@ -972,12 +924,12 @@ def create_shared_tables(ctx: RunContext) -> None:
     for table, (schema, partition_by) in shared_tables().items():
         empty = ctx.spark.createDataFrame([], schema)
         if not spark_io.table_exists(ctx.spark, table, ctx.settings):
-            _retry(table, lambda t=table, e=empty, p=partition_by: spark_io.append(
+            writes.retry(table, lambda t=table, e=empty, p=partition_by: spark_io.append(
                 e, t, partition_by=p, settings=ctx.settings))
             continue
         stored = set(arrow_io.delta_table(table, settings=ctx.settings).schema().to_arrow().names)
         if set(empty.columns) - stored:
-            _retry(table, lambda t=table, e=empty: spark_io.append(e, t, merge_schema=True, settings=ctx.settings))
+            writes.retry(table, lambda t=table, e=empty: spark_io.append(e, t, merge_schema=True, settings=ctx.settings))
 
 
 
