@@ -38,7 +38,9 @@ def key_time(value: str | None) -> datetime | None:
     text = str(value).strip()
     if len(text) in (19, 26) and text[4] == "-" and text[10] == " " and (len(text) == 19 or text[19] == "."):
         try:  # the canonical form, as most keys are written: the C parser, five times faster than the regexes
-            return datetime.fromisoformat(text)
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is None:  # '2000-01-01 00:00+08' is 19 characters too: its zone is ignored below
+                return moment
         except ValueError:
             pass
     for form in KEY_TIME_FORMS:
